@@ -1,0 +1,72 @@
+# forkchat - a pre-fork master/worker chat server.
+#
+#   make            build build/forkchatd
+#   make run        build and run it on scripts/demo.conf (127.0.0.1:2000)
+#   make check      install what the tests need, run unit and bats tests
+#   make lint       cppcheck and gcc -fanalyzer, zero findings
+#   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, example
+#   make clean
+
+VERSION	 = 0.1.0
+PREFIX	?= /usr/local
+DESTDIR	?=
+SBINDIR	 = $(PREFIX)/sbin
+MANDIR	 = $(PREFIX)/share/man
+ETCDIR	 = $(PREFIX)/etc/forkchat
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
+	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
+	   -Wwrite-strings -Wundef -Wnull-dereference -Wimplicit-fallthrough
+CPPFLAGS += -D_GNU_SOURCE -DFORKCHAT_VERSION='"$(VERSION)"' -Icommon
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -MMD -MP
+
+B	 = build
+COMMON_SRC = $(wildcard common/*.c)
+SERVER_SRC = $(COMMON_SRC) $(wildcard master/*.c) $(wildcard worker/*.c)
+COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
+SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o)
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+all: $(B)/forkchatd
+
+$(B)/forkchatd: $(SERVER_OBJ)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(SERVER_OBJ)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJ)
+
+unit: $(UNIT_BIN)
+
+run: $(B)/forkchatd
+	$(B)/forkchatd -c scripts/demo.conf
+
+check: $(B)/forkchatd $(UNIT_BIN)
+	scripts/check $(UNIT_BIN)
+
+lint:
+	scripts/lint
+
+install: $(B)/forkchatd
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(ETCDIR)
+	install -m 755 $(B)/forkchatd $(DESTDIR)$(SBINDIR)/forkchatd
+	install -m 644 man/forkchatd.8 $(DESTDIR)$(MANDIR)/man8/forkchatd.8
+	install -m 644 man/forkchatd.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/forkchatd.conf.5
+	install -m 644 scripts/forkchatd.conf \
+	    $(DESTDIR)$(ETCDIR)/forkchatd.conf.example
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all unit run check lint install clean
+
+-include $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d)

@@ -1,0 +1,98 @@
+/*
+ * buf.c - a byte queue that takes memory on demand and gives it back.
+ *
+ * Public: buf_init, buf_append, buf_reserve, buf_commit, buf_consume,
+ * buf_free.  An empty queue holds no memory: workers are many and most
+ * of them are idle, so an idle one must cost next to nothing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+#define BUF_MIN		512
+
+/* An empty queue that will refuse to hold more than limit bytes. */
+void
+buf_init(struct buf *b, size_t limit)
+{
+	memset(b, 0, sizeof(*b));
+	b->limit = limit;
+}
+
+/* Make room for n more bytes at the tail; return where they go. */
+char *
+buf_reserve(struct buf *b, size_t n)
+{
+	size_t need, cap;
+	char *p;
+
+	if (b->limit != 0 && n > b->limit - b->len) {
+		errno = ENOBUFS;
+		return NULL;
+	}
+	need = b->len + n;
+	if (b->off + need <= b->cap)
+		return b->data + b->off + b->len;
+	if (need <= b->cap && b->off >= b->len) {
+		/* Enough room once the consumed head is gone. */
+		memmove(b->data, b->data + b->off, b->len);
+		b->off = 0;
+		return b->data + b->len;
+	}
+	for (cap = b->cap ? b->cap : BUF_MIN; cap < need; cap *= 2)
+		;
+	if (b->off > 0) {
+		memmove(b->data, b->data + b->off, b->len);
+		b->off = 0;
+	}
+	if ((p = realloc(b->data, cap)) == NULL)
+		return NULL;
+	b->data = p;
+	b->cap = cap;
+	return b->data + b->len;
+}
+
+/* Count n bytes written at buf_reserve()'s pointer as queued. */
+void
+buf_commit(struct buf *b, size_t n)
+{
+	b->len += n;
+}
+
+/* Queue a copy of n bytes. */
+int
+buf_append(struct buf *b, const void *data, size_t n)
+{
+	char *p;
+
+	if (n == 0)
+		return 0;
+	if ((p = buf_reserve(b, n)) == NULL)
+		return -1;
+	memcpy(p, data, n);
+	b->len += n;
+	return 0;
+}
+
+/* Drop n bytes from the head; an emptied queue frees its memory. */
+void
+buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		buf_free(b);
+		return;
+	}
+	b->off += n;
+	b->len -= n;
+}
+
+/* Free the memory; the queue stays usable and keeps its limit. */
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->off = b->len = b->cap = 0;
+}

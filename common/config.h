@@ -1,0 +1,64 @@
+/*
+ * config.h - forkchatd's configuration: defaults, the file, -o overrides.
+ *
+ * config_defaults() fills in the built-in values; config_load() and
+ * config_parse() read "key = value" lines on top of them; config_set()
+ * sets one key (what -o does).  Errors go to the caller's buffer as one
+ * line ("FILE:LINE: what is wrong"); nothing here logs or exits.
+ */
+#ifndef FORKCHAT_CONFIG_H
+#define FORKCHAT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+
+#define CONFIG_MAX_LISTEN	16
+#define CONFIG_MAX_PIPES	64
+#define CONFIG_MAX_ARGS		32
+#define CONFIG_NAME_MAX		16	/* pipe names, like nicks */
+#define CONFIG_ERR_MAX		512
+
+enum admin_policy {
+	ADMIN_OPERATORS,	/* /oper first (the default) */
+	ADMIN_EVERYONE		/* any client may /kick and /timeout */
+};
+
+struct pipe_prog {
+	char	 name[CONFIG_NAME_MAX + 1];
+	char	*argv[CONFIG_MAX_ARGS + 1];	/* argv[0] is an absolute path */
+};
+
+struct config {
+	char	*listen[CONFIG_MAX_LISTEN];
+	int	 nlisten;
+	bool	 listen_default;	/* listen[] still holds the default */
+	unsigned max_clients;
+	unsigned spare_workers;
+	enum admin_policy admin;
+	char	*oper_password_file;	/* NULL: a random password at start */
+	unsigned idle_timeout;		/* seconds, 0 = none */
+	size_t	 max_line;		/* bytes */
+	size_t	 max_output_queue;	/* bytes */
+	unsigned flood_rate;		/* lines per second, 0 = no limit */
+	unsigned flood_burst;		/* lines */
+	unsigned shutdown_grace;	/* seconds */
+	unsigned pipe_timeout;		/* seconds */
+	size_t	 pipe_max_output;	/* bytes */
+	enum log_level log_level;
+	struct pipe_prog pipes[CONFIG_MAX_PIPES];
+	int	 npipes;
+};
+
+void	config_defaults(struct config *);
+void	config_free(struct config *);
+int	config_set(struct config *, const char *, const char *, char *,
+	    size_t);
+int	config_parse(struct config *, const char *, size_t, const char *,
+	    char *, size_t);
+int	config_load(struct config *, const char *, char *, size_t);
+void	config_listen_clear(struct config *);
+const struct pipe_prog *config_pipe(const struct config *, const char *);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * os.c - wrappers for the few Linux-specific calls, and the clock.
+ *
+ * Public: os_now_ms, os_subreaper, os_set_name, os_close_except,
+ * os_signals_default.  Each returns -1 with errno set on failure.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "os.h"
+
+/* Milliseconds on the monotonic clock: deadlines never jump. */
+int64_t
+os_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Become the reaper of orphaned descendants. */
+int
+os_subreaper(void)
+{
+	return prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL);
+}
+
+/* Name this process for ps(1) and /proc/PID/comm (15 bytes kept). */
+int
+os_set_name(const char *name)
+{
+	return prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL);
+}
+
+/* Close every descriptor from lo up to hi inclusive. */
+static int
+os_close_range(unsigned lo, unsigned hi)
+{
+	struct rlimit rl;
+
+	if (lo > hi)
+		return 0;
+	if (close_range(lo, hi, 0) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -1;
+	/* Kernels before 5.9: walk up to the descriptor limit. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur - 1 < hi)
+		hi = (unsigned)rl.rlim_cur - 1;
+	for (unsigned fd = lo; fd <= hi && fd >= lo; fd++)
+		(void)close((int)fd);
+	return 0;
+}
+
+/* Close every descriptor above stderr except a and b (-1 for none). */
+int
+os_close_except(int a, int b)
+{
+	unsigned keep[2], lo = STDERR_FILENO + 1;
+
+	keep[0] = a < b ? (unsigned)a : (unsigned)b;
+	keep[1] = a < b ? (unsigned)b : (unsigned)a;
+	if (a < 0 || b < 0)
+		keep[0] = keep[1] = (unsigned)(a < 0 ? b : a);
+	for (int i = 0; i < 2; i++) {
+		if ((int)keep[i] < (int)lo)
+			continue;
+		if (os_close_range(lo, keep[i] - 1) == -1)
+			return -1;
+		lo = keep[i] + 1;
+	}
+	return os_close_range(lo, ~0U);
+}
+
+/* Every signal back to its default action (after fork, before exec). */
+int
+os_signals_default(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+
+	sigemptyset(&sa.sa_mask);
+	for (int s = 1; s < NSIG; s++) {
+		if (s == SIGKILL || s == SIGSTOP)
+			continue;
+		if (sigaction(s, &sa, NULL) == -1 && errno != EINVAL)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,17 @@
+/*
+ * os.h - small wrappers around the Linux calls we use, and clocks.
+ *
+ * Each wrapper returns -1 with errno set and never logs.
+ */
+#ifndef FORKCHAT_OS_H
+#define FORKCHAT_OS_H
+
+#include <stdint.h>
+
+int64_t	os_now_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
+int	os_subreaper(void);		/* PR_SET_CHILD_SUBREAPER */
+int	os_set_name(const char *);	/* PR_SET_NAME: what ps -o comm shows */
+int	os_close_except(int, int);	/* close every fd > 2 but these */
+int	os_signals_default(void);	/* every caught signal back to SIG_DFL */
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * sock.c - TCP listening and accepted sockets, numeric addresses only.
+ *
+ * Public: sock_parse, sock_listen, sock_accept, sock_name, sock_format,
+ * sock_nonblock, sock_tune_client.  Every descriptor made here is
+ * non-blocking and close-on-exec; errors are -1 with errno set.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+/* Seconds of silence before keepalive probes, probe interval, count. */
+#define KEEPALIVE_IDLE	60
+#define KEEPALIVE_INTVL	10
+#define KEEPALIVE_CNT	6
+
+/* Parse the port after the last ':'; -1 unless it is 0..65535. */
+static int
+sock_port(const char *s)
+{
+	char *end;
+	long port;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	port = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || port > 65535)
+		return -1;
+	return (int)port;
+}
+
+/* "1.2.3.4:80", "*:80", "[::1]:80" into a sockaddr; EINVAL if bad. */
+int
+sock_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	char host[SOCK_ADDR_MAX];
+	const char *colon = strrchr(s, ':');
+	size_t hlen;
+	int port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (colon == NULL || (hlen = (size_t)(colon - s)) >= sizeof(host) ||
+	    (port = sock_port(colon + 1)) == -1)
+		goto bad;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		host[hlen - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &sin6->sin6_addr) != 1)
+			goto bad;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	if (strcmp(host, "*") == 0)
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		goto bad;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	*len = sizeof(*sin);
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/* Set or clear nothing but O_NONBLOCK. */
+int
+sock_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	return (fl & O_NONBLOCK) ? 0 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Bind and listen on an address; the new descriptor, or -1. */
+int
+sock_listen(const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, on = 1, saved;
+
+	if (sock_parse(addr, &ss, &len) == -1)
+		return -1;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1) ||
+	    bind(fd, (struct sockaddr *)&ss, len) == -1 ||
+	    listen(fd, SOMAXCONN) == -1) {
+		saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* "1.2.3.4:80" or "[::1]:80" for an address. */
+int
+sock_format(const struct sockaddr *sa, char *buf, size_t size)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	char host[INET6_ADDRSTRLEN];
+	int n;
+
+	if (sa->sa_family == AF_INET) {
+		if (inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host)) == NULL)
+			return -1;
+		n = snprintf(buf, size, "%s:%u", host, ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		if (inet_ntop(AF_INET6, &sin6->sin6_addr, host,
+		    sizeof(host)) == NULL)
+			return -1;
+		n = snprintf(buf, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	} else {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return 0;
+}
+
+/* The local address a socket is bound to, as text. */
+int
+sock_name(int fd, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	return sock_format((struct sockaddr *)&ss, buf, size);
+}
+
+/* Accept one connection, non-blocking and close-on-exec; peer as text. */
+int
+sock_accept(int lfd, char *peer, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd;
+
+	fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (sock_format((struct sockaddr *)&ss, peer, size) == -1)
+		(void)snprintf(peer, size, "?");
+	return fd;
+}
+
+/* Keepalive (a peer that vanishes without FIN), and no Nagle delay. */
+int
+sock_tune_client(int fd)
+{
+	int on = 1, idle = KEEPALIVE_IDLE, intvl = KEEPALIVE_INTVL;
+	int cnt = KEEPALIVE_CNT;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+	    sizeof(intvl)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,25 @@
+/*
+ * sock.h - TCP sockets: parse an address, listen, accept, name a peer.
+ *
+ * Addresses are numeric: "127.0.0.1:2000", "[::1]:2000", "*:2000"
+ * (every IPv4 address) or "[::]:2000".  Port 0 asks the kernel for a
+ * free port; sock_name() tells which one it chose.  Every descriptor
+ * is non-blocking and close-on-exec.  Errors: -1 with errno set.
+ */
+#ifndef FORKCHAT_SOCK_H
+#define FORKCHAT_SOCK_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define SOCK_ADDR_MAX	64	/* "[v6 address]:port" and a NUL */
+
+int	sock_parse(const char *, struct sockaddr_storage *, socklen_t *);
+int	sock_listen(const char *);
+int	sock_accept(int, char *, size_t);
+int	sock_name(int, char *, size_t);
+int	sock_format(const struct sockaddr *, char *, size_t);
+int	sock_nonblock(int);
+int	sock_tune_client(int);
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * master.h - what the master's modules share: the child table, the
+ * server state, and the calls each module offers the others.
+ *
+ *   main.c    options, configuration, set-up, the event loop, shutdown
+ *   spawn.c   forking workers, the child table, reaping
+ *   relay.c   messages from workers; broadcasts in one global order
+ *   accept.c  listeners, accepting, handing a client to a spare
+ */
+#ifndef FORKCHAT_MASTER_H
+#define FORKCHAT_MASTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "msg.h"
+#include "sock.h"
+
+/* What an event's pointer leads to; the first member of its owner. */
+enum src_kind {
+	SRC_SIGNAL,
+	SRC_LISTENER,
+	SRC_CHILD
+};
+
+struct src {
+	enum src_kind kind;
+};
+
+enum child_state {
+	CHILD_SPARE,		/* forked ahead of time, no client yet */
+	CHILD_CLIENT,		/* serving a joined client */
+	CHILD_LEAVING,		/* its client is gone; waiting to reap it */
+	CHILD_DEAD		/* reaped; freed at the end of this turn */
+};
+
+struct child {
+	struct src src;			/* first: events point here */
+	TAILQ_ENTRY(child) entry;	/* on spares, clients or leaving */
+	struct child *hnext;		/* pid hash chain */
+	struct child *dnext;		/* on the dirty list */
+	struct child *gnext;		/* on the reaped-this-turn list */
+	pid_t	 pid;
+	int	 fd;			/* channel; -1 once closed */
+	enum child_state state;
+	bool	 dirty;			/* output queued, flush this turn */
+	bool	 want_write;		/* EV_WRITE is being watched */
+	bool	 killed;		/* we sent SIGKILL */
+	const char *why;		/* why we killed it, told at reaping */
+	uint32_t id;			/* client id, 0 for a spare */
+	char	 nick[MSG_NICK_MAX + 1];
+	char	 peer[MSG_PEER_MAX];
+	int64_t	 born_ms;		/* forked */
+	int64_t	 since_ms;		/* client joined */
+	int64_t	 active_ms;		/* client last sent a line */
+	unsigned read_timeout;
+	struct msgq out;
+	struct msgin in;
+};
+
+TAILQ_HEAD(childq, child);
+
+struct listener {
+	struct src src;
+	int	 fd;
+	bool	 paused;
+	char	 name[SOCK_ADDR_MAX];
+};
+
+enum phase {
+	PHASE_RUNNING,
+	PHASE_DRAINING,		/* goodbyes sent; waiting out the grace */
+	PHASE_KILLING		/* SIGKILL sent; waiting to reap */
+};
+
+struct stats {
+	uint64_t clients_total;
+	unsigned clients_peak;
+	uint64_t broadcasts;
+	uint64_t forked;
+	uint64_t reaped;
+	uint64_t crashed;
+	uint64_t killed;
+	uint64_t rejected;
+};
+
+struct master {
+	struct config cfg;
+	const char *config_path;
+	int	 ep;			/* epoll */
+	struct src sigsrc;
+	struct listener listeners[CONFIG_MAX_LISTEN];
+	int	 nlisteners;
+	enum phase phase;
+	int64_t	 grace_deadline;	/* PHASE_DRAINING ends */
+	int64_t	 spawn_retry;		/* fork failed; try again then */
+	int64_t	 accept_resume;		/* out of descriptors; resume then */
+	int64_t	 started_ms;
+	uint32_t last_id;
+	uint64_t seq;			/* broadcasts so far: their order */
+	unsigned nspares, nclients, nchildren;
+	struct childq spares, clients, leaving;
+	struct stats stats;
+};
+
+extern struct master M;
+
+/* spawn.c */
+void	 spawn_init(void);
+struct child *spawn_worker(void);
+struct child *spawn_take_spare(void);
+void	 spawn_refill(int64_t);
+void	 spawn_reap(void);
+void	 spawn_kill(struct child *, const char *);
+void	 spawn_kill_all(void);
+void	 spawn_signal_all(void);
+void	 spawn_collect(void);
+void	 child_close_channel(struct child *);
+void	 child_set_state(struct child *, enum child_state);
+
+/* relay.c */
+void	 relay_dispatch(struct child *);
+void	 relay_drain(struct child *);
+int	 relay_to(struct child *, const char *, size_t);
+void	 relay_notice_all(struct child *, const char *, ...)
+	     __attribute__((format(printf, 2, 3)));
+void	 relay_control(struct child *, enum msg_type);
+void	 relay_flush_dirty(void);
+void	 relay_flush(struct child *);
+void	 relay_leave(struct child *, const char *);
+void	 relay_left(struct child *, const char *);
+void	 relay_join(struct child *);
+
+/* accept.c */
+int	 accept_open(void);
+void	 accept_close(void);
+void	 accept_ready(struct listener *);
+void	 accept_resume_all(int64_t);
+int	 accept_reserve_open(void);
+
+#endif

@@ -1,0 +1,463 @@
+/*
+ * relay.c - what workers tell the master, and what it fans out to them.
+ *
+ * Every line that more than one client sees is queued here, to every
+ * client's worker in the same loop turn and the same order, so all
+ * clients see one history (M.seq counts it).  Queues are flushed once
+ * per turn (relay_flush_dirty): a burst of lines costs one write per
+ * worker, not one per line.  A worker whose queue passes its limit is
+ * not waited for: it is killed, and its client told to the others.
+ *
+ * Public: relay_dispatch, relay_drain, relay_to, relay_notice_all,
+ * relay_control, relay_flush, relay_flush_dirty, relay_join,
+ * relay_leave, relay_left.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ev.h"
+#include "log.h"
+#include "master.h"
+#include "os.h"
+#include "proto.h"
+
+#define CHAN_READ	(64 * 1024)	/* bytes read from a worker per turn */
+#define NOTICE_MAX	1024
+
+static struct child *dirty;		/* children with output to flush */
+
+/* Queue frames for a child, to be written at the end of this turn. */
+static int
+relay_putv(struct child *c, enum msg_type type, const struct iovec *iov,
+    int n)
+{
+	if (c->fd == -1 || c->killed)
+		return -1;
+	if (msg_putv(&c->out, type, c->id, iov, n) == -1) {
+		if (errno != ENOBUFS)
+			log_panic("msg_putv: %s", strerror(errno));
+		log_warning("worker %ld of client #%u (%s) is not reading its "
+		    "channel (%zu bytes queued): killing it", (long)c->pid,
+		    c->id, c->nick, msgq_pending(&c->out));
+		spawn_kill(c, "too slow: worker stuck");
+		return -1;
+	}
+	if (!c->dirty) {
+		c->dirty = true;
+		c->dnext = dirty;
+		dirty = c;
+	}
+	return 0;
+}
+
+/* Queue text for one client, sent to it as it is. */
+int
+relay_to(struct child *c, const char *text, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)text,
+	    .iov_len = len };
+
+	return relay_putv(c, MSG_LINE, &iov, 1);
+}
+
+/* Queue a frame without payload (MSG_SHUTDOWN). */
+void
+relay_control(struct child *c, enum msg_type type)
+{
+	(void)relay_putv(c, type, NULL, 0);
+}
+
+/* The same line to every joined client but one, in the global order. */
+static void
+relay_fanout(const struct child *except, const struct iovec *iov, int n)
+{
+	struct child *c, *next;
+
+	M.seq++;
+	/* relay_putv may kill a child and move it off this list. */
+	for (c = TAILQ_FIRST(&M.clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c != except)
+			(void)relay_putv(c, MSG_LINE, &iov[0], n);
+	}
+}
+
+/* Format a notice line ("*** ..." + CRLF) into buf; its length. */
+static size_t
+relay_vformat(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(buf, size - 2, fmt, ap);
+
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > size - 3)
+		n = (int)(size - 3);
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	return (size_t)n;
+}
+
+/* A formatted line (CRLF added) to every joined client but except. */
+void
+relay_notice_all(struct child *except, const char *fmt, ...)
+{
+	char line[NOTICE_MAX];
+	struct iovec iov;
+	va_list ap;
+
+	va_start(ap, fmt);
+	iov.iov_len = relay_vformat(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	iov.iov_base = line;
+	relay_fanout(except, &iov, 1);
+}
+
+/* A formatted line (CRLF added) to one client. */
+static void
+relay_notice(struct child *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+relay_notice(struct child *c, const char *fmt, ...)
+{
+	char line[NOTICE_MAX];
+	size_t len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	len = relay_vformat(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	(void)relay_to(c, line, len);
+}
+
+/* A client has just been handed to its worker: tell the others. */
+void
+relay_join(struct child *c)
+{
+	log_info("client #%u (%s) connected from %s, worker %ld", c->id,
+	    c->nick, c->peer, (long)c->pid);
+	relay_notice_all(c, "*** %s joined", c->nick);
+}
+
+/* Tell the others that c's client left (not during shutdown). */
+void
+relay_left(struct child *c, const char *why)
+{
+	log_info("client #%u (%s) from %s left: %s", c->id, c->nick, c->peer,
+	    why);
+	if (M.phase == PHASE_RUNNING)
+		relay_notice_all(NULL, "*** %s left (%s)", c->nick, why);
+}
+
+/* c's client is gone (said its worker, or the worker died). */
+void
+relay_leave(struct child *c, const char *why)
+{
+	if (c->state != CHILD_CLIENT)
+		return;
+	child_set_state(c, CHILD_LEAVING);
+	relay_left(c, why);
+}
+
+/* A chat line or an action: "<nick> text" or "* nick text". */
+static void
+relay_chat(struct child *c, enum msg_type type, const char *text,
+    size_t len)
+{
+	char prefix[MSG_NICK_MAX + 8];
+	struct iovec iov[3];
+	int n;
+
+	n = snprintf(prefix, sizeof(prefix),
+	    type == MSG_SAY ? "<%s> " : "* %s ", c->nick);
+	iov[0].iov_base = prefix;
+	iov[0].iov_len = n < 0 ? 0 : (size_t)n;
+	iov[1].iov_base = (void *)(uintptr_t)text;
+	iov[1].iov_len = len;
+	iov[2].iov_base = (void *)(uintptr_t)"\r\n";
+	iov[2].iov_len = 2;
+	M.stats.broadcasts++;
+	log_debug("broadcast %" PRIu64 " from client #%u", M.seq + 1, c->id);
+	relay_fanout(c, iov, 3);
+}
+
+/* The joined client named by a nick or "#id", or NULL. */
+static struct child *
+relay_find(const char *target)
+{
+	struct child *c;
+	char *end;
+	unsigned long id;
+
+	if (target[0] == '#') {
+		errno = 0;
+		id = strtoul(target + 1, &end, 10);
+		if (errno != 0 || end == target + 1 || *end != '\0')
+			return NULL;
+		TAILQ_FOREACH(c, &M.clients, entry)
+			if (c->id == id)
+				return c;
+		return NULL;
+	}
+	TAILQ_FOREACH(c, &M.clients, entry)
+		if (strcasecmp(c->nick, target) == 0)
+			return c;
+	return NULL;
+}
+
+/* "/msg target text": payload is target NUL text. */
+static void
+relay_privmsg(struct child *c, const char *p, size_t len)
+{
+	const char *nul = memchr(p, '\0', len);
+	char line[NOTICE_MAX];
+	struct child *to;
+	struct iovec iov[3];
+	int n;
+
+	if (nul == NULL || nul == p || nul - p > MSG_PEER_MAX) {
+		relay_notice(c, "ERR usage: /msg NICK|#ID text");
+		return;
+	}
+	if ((to = relay_find(p)) == NULL) {
+		relay_notice(c, "ERR no such client: %s (see /who)", p);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "*%s* ", c->nick);
+	iov[0].iov_base = line;
+	iov[0].iov_len = n < 0 ? 0 : (size_t)n;
+	iov[1].iov_base = (void *)(uintptr_t)(nul + 1);
+	iov[1].iov_len = len - (size_t)(nul + 1 - p);
+	iov[2].iov_base = (void *)(uintptr_t)"\r\n";
+	iov[2].iov_len = 2;
+	(void)relay_putv(to, MSG_LINE, iov, 3);
+}
+
+/* "/nick NAME": unique, case-insensitively; everyone is told. */
+static void
+relay_nick(struct child *c, const char *p, size_t len)
+{
+	char name[MSG_NICK_MAX + 1], old[MSG_NICK_MAX + 1];
+	struct child *other;
+
+	if (len == 0 || len > MSG_NICK_MAX) {
+		relay_notice(c, "ERR usage: /nick NAME (1-16 of A-Z a-z 0-9 _ -)");
+		return;
+	}
+	memcpy(name, p, len);
+	name[len] = '\0';
+	if (!nick_valid(name)) {
+		relay_notice(c, "ERR usage: /nick NAME (1-16 of A-Z a-z 0-9 _ -)");
+	} else if (strcmp(name, c->nick) == 0) {
+		relay_notice(c, "*** you are already known as %s", name);
+	} else if (nick_reserved(name)) {
+		relay_notice(c, "ERR nick %s is reserved: guestN names are "
+		    "given out automatically", name);
+	} else if ((other = relay_find(name)) != NULL && other != c) {
+		relay_notice(c, "ERR nick %s is already in use; pick another",
+		    name);
+	} else {
+		memcpy(old, c->nick, sizeof(old));
+		memcpy(c->nick, name, sizeof(c->nick));
+		log_info("client #%u (%s) is now known as %s", c->id, old, name);
+		relay_notice_all(NULL, "*** %s is now known as %s", old, name);
+	}
+}
+
+/* "/who": one line per client, then an end line. */
+static void
+relay_who(struct child *c)
+{
+	char since[16], idle[16], tmo[16];
+	int64_t now = os_now_ms();
+	struct child *o;
+
+	TAILQ_FOREACH(o, &M.clients, entry) {
+		(void)proto_duration(since, sizeof(since),
+		    (now - o->since_ms) / 1000);
+		(void)proto_duration(idle, sizeof(idle),
+		    (now - o->active_ms) / 1000);
+		if (o->read_timeout == 0)
+			(void)snprintf(tmo, sizeof(tmo), "none");
+		else
+			(void)proto_duration(tmo, sizeof(tmo), o->read_timeout);
+		relay_notice(c, "#%-5u %-16s pid %-7ld %-22s connected %-7s "
+		    "idle %-7s timeout %s", o->id, o->nick, (long)o->pid,
+		    o->peer, since, idle, tmo);
+	}
+	relay_notice(c, "*** end of /who (%u client%s)", M.nclients,
+	    M.nclients == 1 ? "" : "s");
+}
+
+/* A worker broke the channel protocol: a bug, so it goes. */
+static void
+relay_violation(struct child *c, const struct msg_hdr *h)
+{
+	log_error("worker %ld sent a bad message (type %u, %u bytes) in "
+	    "state %d: killing it", (long)c->pid, h->type, h->len, c->state);
+	spawn_kill(c, "worker protocol error");
+}
+
+/* True if text holds no byte that would break a line on the wire. */
+static bool
+relay_clean(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0')
+			return false;
+	return true;
+}
+
+/* "/quit [message]" or how the client went: the worker's last word. */
+static void
+relay_bye(struct child *c, const char *p, size_t len)
+{
+	char why[201];
+
+	if (len == 0 || !relay_clean(p, len)) {
+		relay_leave(c, "quit");
+		return;
+	}
+	if (len > sizeof(why) - 1)
+		len = sizeof(why) - 1;
+	memcpy(why, p, len);
+	why[len] = '\0';
+	relay_leave(c, why);
+}
+
+/* Act on one frame from a client's worker. */
+static void
+relay_frame(struct child *c, const struct msg_hdr *h, const char *p)
+{
+	if (c->state == CHILD_LEAVING)
+		return;			/* a client already gone */
+	if (c->state != CHILD_CLIENT || h->id != c->id) {
+		relay_violation(c, h);
+		return;
+	}
+	c->active_ms = os_now_ms();
+	switch (h->type) {
+	case MSG_SAY:
+	case MSG_ME:
+		if (!relay_clean(p, h->len))
+			relay_violation(c, h);
+		else
+			relay_chat(c, (enum msg_type)h->type, p, h->len);
+		break;
+	case MSG_PRIVMSG:
+		relay_privmsg(c, p, h->len);
+		break;
+	case MSG_NICK:
+		relay_nick(c, p, h->len);
+		break;
+	case MSG_WHO:
+		relay_who(c);
+		break;
+	case MSG_ACTIVE:
+		break;
+	case MSG_BYE:
+		relay_bye(c, p, h->len);
+		break;
+	default:
+		relay_violation(c, h);
+		break;
+	}
+}
+
+/* Act on every whole frame buffered from a worker. */
+static void
+relay_frames(struct child *c)
+{
+	struct msg_hdr h;
+	const char *p;
+	int r;
+
+	while (!c->killed && (r = msg_get(&c->in, &h, &p)) != 0) {
+		if (r == -1) {
+			memset(&h, 0, sizeof(h));
+			relay_violation(c, &h);
+			return;
+		}
+		relay_frame(c, &h, p);
+	}
+}
+
+/* Read from a worker's channel once; 0 if more may come, -1 if done. */
+static int
+relay_read(struct child *c)
+{
+	long n = msg_read(c->fd, &c->in, CHAN_READ);
+
+	if (n > 0) {
+		relay_frames(c);
+		return 0;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -1;
+	if (n == -1 && errno != ECONNRESET)
+		log_error("reading worker %ld's channel: %s", (long)c->pid,
+		    strerror(errno));
+	child_close_channel(c);		/* EOF: it is exiting; SIGCHLD next */
+	return -1;
+}
+
+/* The channel is readable: handle what the worker says. */
+void
+relay_dispatch(struct child *c)
+{
+	if (c->fd != -1)
+		(void)relay_read(c);
+}
+
+/* The worker has exited: take its last frames before reaping it. */
+void
+relay_drain(struct child *c)
+{
+	while (c->fd != -1 && relay_read(c) == 0)
+		;
+}
+
+/* Write what is queued for one child; watch for room if it is full. */
+void
+relay_flush(struct child *c)
+{
+	int r;
+
+	if (c->fd == -1) {
+		msgq_free(&c->out);
+		return;
+	}
+	r = msg_flush(c->fd, &c->out);
+	if (r == -1) {
+		/* EPIPE: the worker is gone; SIGCHLD will tell us how. */
+		msgq_free(&c->out);
+		child_close_channel(c);
+		return;
+	}
+	if ((r == 1) != c->want_write) {
+		c->want_write = r == 1;
+		if (ev_mod(M.ep, c->fd, EV_READ | (r == 1 ? EV_WRITE : 0),
+		    c) == -1)
+			log_panic("epoll_ctl(MOD) failed for worker %ld: %s",
+			    (long)c->pid, strerror(errno));
+	}
+}
+
+/* End of a loop turn: write every queue that grew during it. */
+void
+relay_flush_dirty(void)
+{
+	struct child *c;
+
+	while ((c = dirty) != NULL) {
+		dirty = c->dnext;
+		c->dirty = false;
+		if (c->state != CHILD_DEAD)
+			relay_flush(c);
+	}
+}

@@ -1,0 +1,448 @@
+/*
+ * worker.c - a worker's life: wait as a spare, serve one client, exit.
+ *
+ * One poll() over two descriptors, the channel to the master and the
+ * client's socket, with a timeout from the nearest deadline: the flood
+ * bucket refilling, the client's read timeout, the end of a goodbye.
+ * Lines the client types go through the line reader to command.c; what
+ * the master relays goes to the client's output queue as it is.
+ *
+ * Flood control is a token bucket that stops reading the socket when it
+ * is empty, so TCP pushes back on the sender and no line is dropped.  An
+ * output queue that passes max_output_queue means the client is not
+ * reading: it is dropped as too slow, and nobody else waits for it.
+ *
+ * Public: worker_main; worker_say, worker_tell, worker_send and
+ * worker_quit for command.c.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "line.h"
+#include "log.h"
+#include "msg.h"
+#include "os.h"
+#include "sock.h"
+#include "worker.h"
+
+#define CHAN_READ	(16 * 1024)	/* bytes read from the master at once */
+#define CHAN_PAUSE	(64 * 1024)	/* stop reading the client past this */
+#define CHAN_LIMIT	(1024 * 1024)	/* most queued for the master */
+#define IDLE_NOTE_MS	1000		/* tell the master we are active */
+#define EX_SOFTWARE	70
+
+enum wstate {
+	W_SPARE,		/* waiting for MSG_CLIENT */
+	W_ACTIVE,		/* serving the client */
+	W_CLOSING		/* flushing a last line, then exit */
+};
+
+struct worker {
+	const struct config *cfg;
+	enum wstate state;
+	int	 ch;			/* channel to the master */
+	int	 cl;			/* the client's socket, -1 if none */
+	uint32_t id;
+	struct msgin chin;
+	struct msgq chout;
+	struct buf out;			/* for the client */
+	struct line_reader lr;
+	char	 in[4096];		/* read from the client, not parsed yet */
+	size_t	 inoff, inlen;
+	unsigned read_timeout;		/* seconds, 0 = none */
+	int64_t	 last_line;		/* the client last sent a line */
+	int64_t	 last_note;		/* we last sent the master anything */
+	int64_t	 tokens;		/* flood bucket, in thousandths */
+	int64_t	 tokens_at;		/* when it was last refilled */
+	int64_t	 close_by;		/* W_CLOSING gives up then */
+};
+
+static struct worker W;
+
+/* Leave the process; _exit: the master's stdio buffers are not ours. */
+static _Noreturn void
+worker_exit(int status)
+{
+	_exit(status);
+}
+
+/* Queue a frame for the master. */
+void
+worker_send(struct worker *w, enum msg_type type, const struct iovec *iov,
+    int n)
+{
+	if (msg_putv(&w->chout, type, w->id, iov, n) == -1) {
+		log_error("worker for client #%u: cannot queue for the master: "
+		    "%s", w->id, strerror(errno));
+		worker_exit(EX_SOFTWARE);
+	}
+	w->last_note = os_now_ms();
+}
+
+/* Close the client's socket, once. */
+static void
+worker_drop_client(struct worker *w)
+{
+	if (w->cl != -1)
+		(void)close(w->cl);
+	w->cl = -1;
+	buf_free(&w->out);
+}
+
+/* The client is leaving: tell the master why, flush, then exit. */
+static void
+worker_close(struct worker *w, const char *why, bool flush)
+{
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)why,
+	    .iov_len = strlen(why) };
+
+	if (w->state != W_ACTIVE)
+		return;
+	if (why[0] != '\0')
+		worker_send(w, MSG_BYE, &iov, 1);
+	w->state = W_CLOSING;
+	w->close_by = os_now_ms() + (int64_t)w->cfg->shutdown_grace * 1000;
+	if (!flush)
+		worker_drop_client(w);
+}
+
+/* Queue bytes for the client; a queue past its limit means too slow. */
+void
+worker_tell(struct worker *w, const char *data, size_t len)
+{
+	char why[80];
+
+	if (w->cl == -1)
+		return;
+	if (buf_append(&w->out, data, len) == -1) {
+		(void)snprintf(why, sizeof(why), "too slow: %zu bytes unread",
+		    w->out.len);
+		worker_close(w, why, false);
+	}
+}
+
+/* Queue a formatted line, CRLF added, for the client. */
+void
+worker_say(struct worker *w, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 3)
+		n = (int)sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	worker_tell(w, line, (size_t)n);
+}
+
+/* "/quit": the client asked to go. */
+void
+worker_quit(struct worker *w, const char *why)
+{
+	worker_say(w, "*** goodbye");
+	worker_close(w, why, true);
+}
+
+/* MSG_CLIENT: a spare becomes this client's worker. */
+static void
+worker_take_client(struct worker *w, const char *p, size_t len)
+{
+	struct msg_client mc;
+	char name[16];
+
+	if (w->state != W_SPARE || len != sizeof(mc) ||
+	    (w->cl = msg_take_fd(&w->chin)) == -1) {
+		log_error("worker: bad MSG_CLIENT from the master");
+		worker_exit(EX_SOFTWARE);
+	}
+	memcpy(&mc, p, sizeof(mc));
+	mc.nick[sizeof(mc.nick) - 1] = '\0';
+	w->id = mc.id;
+	w->read_timeout = mc.read_timeout;
+	w->state = W_ACTIVE;
+	w->last_line = w->tokens_at = os_now_ms();
+	w->tokens = (int64_t)w->cfg->flood_burst * 1000;
+	buf_init(&w->out, w->cfg->max_output_queue);
+	line_init(&w->lr, w->cfg->max_line);
+	(void)snprintf(name, sizeof(name), "forkchatd #%u", w->id);
+	(void)os_set_name(name);
+	if (sock_tune_client(w->cl) == -1)
+		log_debug("client #%u: setsockopt: %s", w->id, strerror(errno));
+	worker_say(w, "*** welcome to forkchat, %s! You are client #%u. "
+	    "Type /help for commands.", mc.nick, mc.id);
+}
+
+/* MSG_SHUTDOWN: the server is stopping. */
+static void
+worker_shutdown(struct worker *w)
+{
+	if (w->state == W_SPARE)
+		worker_exit(0);
+	worker_say(w, "*** server shutting down");
+	worker_close(w, "", true);	/* no BYE: the master is not asking */
+}
+
+/* Act on one frame from the master. */
+static void
+worker_frame(struct worker *w, const struct msg_hdr *h, const char *p)
+{
+	switch (h->type) {
+	case MSG_CLIENT:
+		worker_take_client(w, p, h->len);
+		break;
+	case MSG_LINE:
+		if (w->state != W_SPARE)
+			worker_tell(w, p, h->len);
+		break;
+	case MSG_SHUTDOWN:
+		worker_shutdown(w);
+		break;
+	default:
+		log_error("worker for client #%u: unexpected message type %u "
+		    "from the master", w->id, h->type);
+		worker_exit(EX_SOFTWARE);
+	}
+}
+
+/* The master is gone (EOF): tell the client, exit at once. */
+static _Noreturn void
+worker_orphaned(struct worker *w)
+{
+	static const char bye[] = "*** server went away\r\n";
+
+	if (w->cl != -1 && write(w->cl, bye, sizeof(bye) - 1) == -1)
+		log_debug("client #%u: %s", w->id, strerror(errno));
+	worker_exit(0);
+}
+
+/* The channel is readable: take every whole frame. */
+static void
+worker_read_channel(struct worker *w)
+{
+	struct msg_hdr h;
+	const char *p;
+	long n;
+	int r;
+
+	n = msg_read(w->ch, &w->chin, CHAN_READ);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK))
+		worker_orphaned(w);
+	while ((r = msg_get(&w->chin, &h, &p)) == 1)
+		worker_frame(w, &h, p);
+	if (r == -1) {
+		log_error("worker for client #%u: bad frame from the master",
+		    w->id);
+		worker_exit(EX_SOFTWARE);
+	}
+	/* Any descriptor still here came with no frame that wanted it. */
+	for (int fd; (fd = msg_take_fd(&w->chin)) != -1;)
+		(void)close(fd);
+}
+
+/* Add the tokens earned since the last refill. */
+static void
+worker_refill(struct worker *w, int64_t now)
+{
+	int64_t cap = (int64_t)w->cfg->flood_burst * 1000;
+
+	w->tokens += (now - w->tokens_at) * (int64_t)w->cfg->flood_rate;
+	if (w->tokens > cap)
+		w->tokens = cap;
+	w->tokens_at = now;
+}
+
+/* May the client send another line now? */
+static bool
+worker_may_read(const struct worker *w)
+{
+	return w->state == W_ACTIVE && msgq_pending(&w->chout) < CHAN_PAUSE &&
+	    (w->cfg->flood_rate == 0 || w->tokens >= 1000);
+}
+
+/* One line from the client (or a too-long one): spend, then act. */
+static void
+worker_line(struct worker *w, enum line_result r, int64_t now)
+{
+	size_t before = w->chout.sent + msgq_pending(&w->chout);
+
+	w->tokens -= 1000;
+	w->last_line = now;
+	if (r == LINE_TOOLONG)
+		worker_say(w, "ERR line too long (max %zu bytes); the rest of "
+		    "it is discarded", w->cfg->max_line);
+	else
+		command_line(w, w->lr.buf, w->lr.len);
+	/* Keep the master's idea of "idle" honest, cheaply. */
+	if (w->state == W_ACTIVE &&
+	    w->chout.sent + msgq_pending(&w->chout) == before &&
+	    now - w->last_note >= IDLE_NOTE_MS)
+		worker_send(w, MSG_ACTIVE, NULL, 0);
+}
+
+/* Parse what was read, as far as the flood budget allows. */
+static void
+worker_parse(struct worker *w, int64_t now)
+{
+	enum line_result r;
+	size_t used;
+
+	if (w->cfg->flood_rate != 0)
+		worker_refill(w, now);
+	while (w->inoff < w->inlen && worker_may_read(w)) {
+		r = line_feed(&w->lr, w->in + w->inoff, w->inlen - w->inoff,
+		    &used);
+		w->inoff += used;
+		if (r == LINE_OK || r == LINE_TOOLONG)
+			worker_line(w, r, now);
+		else if (r == LINE_NOMEM)
+			worker_close(w, "out of memory", false);
+	}
+}
+
+/* The client's socket is readable. */
+static void
+worker_read_client(struct worker *w, int64_t now)
+{
+	ssize_t n;
+
+	do {
+		n = read(w->cl, w->in, sizeof(w->in));
+	} while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		w->inoff = 0;
+		w->inlen = (size_t)n;
+		worker_parse(w, now);
+	} else if (n == 0) {
+		worker_close(w, "connection closed", false);
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+		worker_close(w, errno == ECONNRESET ? "connection reset" :
+		    strerror(errno), false);
+	}
+}
+
+/* Write what the client's queue holds, as far as the socket takes. */
+static void
+worker_write_client(struct worker *w)
+{
+	ssize_t n;
+
+	while (w->cl != -1 && w->out.len > 0) {
+		n = write(w->cl, buf_head(&w->out), w->out.len);
+		if (n > 0) {
+			buf_consume(&w->out, (size_t)n);
+		} else if (n == -1 && errno == EINTR) {
+			continue;
+		} else {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				worker_close(w, errno == EPIPE ||
+				    errno == ECONNRESET ? "connection reset" :
+				    strerror(errno), false);
+			if (w->state == W_CLOSING && errno != EAGAIN)
+				worker_drop_client(w);
+			return;
+		}
+	}
+}
+
+/* Deadlines due: the read timeout; the end of a goodbye. */
+static void
+worker_deadlines(struct worker *w, int64_t now)
+{
+	char why[64];
+
+	if (w->state == W_ACTIVE && w->read_timeout != 0 &&
+	    now - w->last_line >= (int64_t)w->read_timeout * 1000) {
+		(void)snprintf(why, sizeof(why), "read timeout (%u s)",
+		    w->read_timeout);
+		worker_say(w, "*** %s", why);
+		worker_close(w, why, true);
+	}
+	if (w->state == W_CLOSING && (w->out.len == 0 || now >= w->close_by))
+		worker_drop_client(w);
+	if (w->state == W_CLOSING && w->cl == -1 &&
+	    (msgq_pending(&w->chout) == 0 || now >= w->close_by))
+		worker_exit(0);
+}
+
+/* Milliseconds until the nearest deadline, or -1 for none. */
+static int
+worker_timeout(const struct worker *w, int64_t now)
+{
+	int64_t d = -1, t;
+
+	if (w->state == W_ACTIVE && w->read_timeout != 0)
+		d = w->last_line + (int64_t)w->read_timeout * 1000;
+	if (w->state == W_ACTIVE && w->cfg->flood_rate != 0 &&
+	    w->tokens < 1000) {
+		t = now + (1000 - w->tokens + w->cfg->flood_rate - 1) /
+		    w->cfg->flood_rate;
+		d = d == -1 || t < d ? t : d;
+	}
+	if (w->state == W_CLOSING)
+		d = d == -1 || w->close_by < d ? w->close_by : d;
+	if (d == -1)
+		return -1;
+	return d <= now ? 0 : (int)(d - now);
+}
+
+/* Wait for the channel and the client; handle what is ready. */
+static void
+worker_turn(struct worker *w)
+{
+	struct pollfd pfd[2];
+	int64_t now = os_now_ms();
+	int n;
+
+	pfd[0].fd = w->ch;
+	pfd[0].events = POLLIN | (msgq_pending(&w->chout) ? POLLOUT : 0);
+	pfd[1].fd = w->cl;
+	pfd[1].events = (worker_may_read(w) && w->inoff == w->inlen ?
+	    POLLIN : 0) | (w->out.len > 0 ? POLLOUT : 0);
+	pfd[0].revents = pfd[1].revents = 0;
+	n = poll(pfd, w->cl == -1 ? 1 : 2, worker_timeout(w, now));
+	if (n == -1 && errno != EINTR) {
+		log_error("worker for client #%u: poll: %s", w->id,
+		    strerror(errno));
+		worker_exit(EX_SOFTWARE);
+	}
+	now = os_now_ms();
+	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+		worker_read_channel(w);
+	if (w->cl != -1 && pfd[1].revents & (POLLIN | POLLHUP | POLLERR) &&
+	    w->state == W_ACTIVE)
+		worker_read_client(w, now);
+	if (w->inoff < w->inlen)
+		worker_parse(w, now);	/* lines held back by the bucket */
+	worker_write_client(w);
+	if (msgq_pending(&w->chout) > 0 && msg_flush(w->ch, &w->chout) == -1)
+		worker_orphaned(w);
+	worker_deadlines(w, now);
+}
+
+/* The worker's whole life; runs in the child right after fork(). */
+void
+worker_main(int ch, const struct config *cfg)
+{
+	(void)os_set_name("forkchatd spare");
+	W.cfg = cfg;
+	W.ch = ch;
+	W.cl = -1;
+	W.state = W_SPARE;
+	msgin_init(&W.chin);
+	msgq_init(&W.chout, CHAN_LIMIT);
+	buf_init(&W.out, cfg->max_output_queue);
+	for (;;)
+		worker_turn(&W);
+}
