@@ -199,6 +199,14 @@ setup(void)
 	    M.cfg.max_clients);
 }
 
+/* "SIGINT" for the log: strsignal() says "Interrupt". */
+static const char *
+signame(int signo)
+{
+	return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" :
+	    signo == SIGQUIT ? "SIGQUIT" : signo == SIGHUP ? "SIGHUP" : "signal";
+}
+
 /* Past the grace period, or asked twice: kill what is left. */
 static void
 master_terminate(void)
@@ -220,13 +228,13 @@ master_stop(int signo)
 	if (M.phase != PHASE_RUNNING) {
 		if (M.phase == PHASE_DRAINING) {
 			log_notice("%s again: not waiting any longer",
-			    strsignal(signo));
+			    signame(signo));
 			master_terminate();
 		}
 		return;
 	}
 	log_notice("%s: shutting down, %u client%s, grace %u s",
-	    strsignal(signo), M.nclients, M.nclients == 1 ? "" : "s",
+	    signame(signo), M.nclients, M.nclients == 1 ? "" : "s",
 	    M.cfg.shutdown_grace);
 	reaped_at_stop = M.stats.reaped;
 	M.phase = PHASE_DRAINING;
@@ -365,8 +373,8 @@ main(int argc, char **argv)
 	configure(argc, argv);
 	setup();
 	master_loop();
-	log_notice("shutdown complete: %llu worker%s exited, %llu killed",
-	    (unsigned long long)(M.stats.reaped - reaped_at_stop),
+	log_notice("shutdown complete: %llu worker%s reaped, %llu of them "
+	    "killed", (unsigned long long)(M.stats.reaped - reaped_at_stop),
 	    M.stats.reaped - reaped_at_stop == 1 ? "" : "s",
 	    (unsigned long long)M.stats.killed);
 	accept_close();

@@ -309,7 +309,8 @@ child_exited(struct child *c, int status)
 	}
 	if (c->state == CHILD_CLIENT) {
 		(void)snprintf(why, sizeof(why), "worker died: %s", how);
-		relay_leave(c, clean ? "connection closed" : why);
+		relay_leave(c, !clean ? why : M.phase == PHASE_RUNNING ?
+		    "connection closed" : "server shutting down");
 	} else if (c->why != NULL) {
 		relay_left(c, c->why);
 	}
