@@ -342,17 +342,18 @@ worker_write_client(struct worker *w)
 		n = write(w->cl, buf_head(&w->out), w->out.len);
 		if (n > 0) {
 			buf_consume(&w->out, (size_t)n);
-		} else if (n == -1 && errno == EINTR) {
 			continue;
-		} else {
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				worker_close(w, errno == EPIPE ||
-				    errno == ECONNRESET ? "connection reset" :
-				    strerror(errno), false);
-			if (w->state == W_CLOSING && errno != EAGAIN)
-				worker_drop_client(w);
-			return;
 		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK)
+			return;			/* POLLOUT will tell */
+		if (w->state == W_ACTIVE)
+			worker_close(w, errno == EPIPE || errno == ECONNRESET ?
+			    "connection reset" : strerror(errno), false);
+		else
+			worker_drop_client(w);
+		return;
 	}
 }
 
@@ -364,9 +365,9 @@ worker_deadlines(struct worker *w, int64_t now)
 
 	if (w->state == W_ACTIVE && w->read_timeout != 0 &&
 	    now - w->last_line >= (int64_t)w->read_timeout * 1000) {
-		(void)snprintf(why, sizeof(why), "read timeout (%u s)",
+		worker_say(w, "*** read timeout (%u s)", w->read_timeout);
+		(void)snprintf(why, sizeof(why), "read timeout after %u s",
 		    w->read_timeout);
-		worker_say(w, "*** %s", why);
 		worker_close(w, why, true);
 	}
 	if (w->state == W_CLOSING && (w->out.len == 0 || now >= w->close_by))
