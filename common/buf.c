@@ -6,6 +6,7 @@
  * of them are idle, so an idle one must cost next to nothing.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,18 +29,20 @@ buf_reserve(struct buf *b, size_t n)
 	size_t need, cap;
 	char *p;
 
-	if (b->limit != 0 && n > b->limit - b->len) {
+	/* The limit, or (no limit) sizes that would overflow the doubling. */
+	if ((b->limit != 0 && n > b->limit - b->len) ||
+	    n > SIZE_MAX / 4 - b->len) {
 		errno = ENOBUFS;
 		return NULL;
 	}
 	need = b->len + n;
-	if (b->off + need <= b->cap)
+	if (b->data != NULL && need <= b->cap) {
+		if (b->off + need > b->cap) {
+			/* Enough room once the consumed head is gone. */
+			memmove(b->data, b->data + b->off, b->len);
+			b->off = 0;
+		}
 		return b->data + b->off + b->len;
-	if (need <= b->cap && b->off >= b->len) {
-		/* Enough room once the consumed head is gone. */
-		memmove(b->data, b->data + b->off, b->len);
-		b->off = 0;
-		return b->data + b->len;
 	}
 	for (cap = b->cap ? b->cap : BUF_MIN; cap < need; cap *= 2)
 		;

@@ -252,7 +252,7 @@ msg_get(struct msgin *in, struct msg_hdr *h, const char **payload)
 		return 0;
 	memcpy(h, buf_head(&in->in), MSG_HDR_LEN);
 	if (h->len > MSG_MAX_PAYLOAD || h->type == 0 ||
-	    h->type >= MSG_TYPE_MAX) {
+	    h->type >= MSG_TYPE_MAX || h->flags != 0) {
 		errno = EBADMSG;
 		return -1;
 	}
