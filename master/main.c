@@ -63,7 +63,7 @@ static void
 apply_overrides(char **ov, int n)
 {
 	char err[CONFIG_ERR_MAX], key[64];
-	const char *eq;
+	const char *eq, *value;
 	bool listen_cleared = false;
 
 	for (int i = 0; i < n; i++) {
@@ -74,13 +74,17 @@ apply_overrides(char **ov, int n)
 			usage(stderr);
 			exit(EX_USAGE);
 		}
-		memcpy(key, ov[i], (size_t)(eq - ov[i]));
-		key[eq - ov[i]] = '\0';
+		/* "-o 'key = value'" works as in the file. */
+		value = ov[i] + strspn(ov[i], " \t");
+		memcpy(key, value, (size_t)(eq - value));
+		key[eq - value] = '\0';
+		key[strcspn(key, " \t")] = '\0';
+		value = eq + 1 + strspn(eq + 1, " \t");
 		if (strcmp(key, "listen") == 0 && !listen_cleared) {
 			config_listen_clear(&M.cfg);	/* -o replaces the file's */
 			listen_cleared = true;
 		}
-		if (config_set(&M.cfg, key, eq + 1, err, sizeof(err)) == -1)
+		if (config_set(&M.cfg, key, value, err, sizeof(err)) == -1)
 			config_fail("-o", err);
 	}
 }
@@ -207,18 +211,18 @@ signame(int signo)
 	    signo == SIGQUIT ? "SIGQUIT" : signo == SIGHUP ? "SIGHUP" : "signal";
 }
 
-/* Past the grace period, or asked twice: kill what is left. */
+/* Past the grace period, asked twice, or SIGQUIT: kill what is left. */
 static void
-master_terminate(void)
+master_terminate(const char *why)
 {
 	uint64_t before = M.stats.killed;
 
 	M.phase = PHASE_KILLING;
 	spawn_kill_all();
 	if (M.stats.killed > before)
-		log_notice("killing %llu worker%s that did not exit in time",
+		log_notice("killing %llu worker%s %s",
 		    (unsigned long long)(M.stats.killed - before),
-		    M.stats.killed - before == 1 ? "" : "s");
+		    M.stats.killed - before == 1 ? "" : "s", why);
 }
 
 /* SIGINT/SIGTERM: stop accepting, say goodbye, wait out the grace. */
@@ -229,7 +233,7 @@ master_stop(int signo)
 		if (M.phase == PHASE_DRAINING) {
 			log_notice("%s again: not waiting any longer",
 			    signame(signo));
-			master_terminate();
+			master_terminate("still running");
 		}
 		return;
 	}
@@ -242,7 +246,7 @@ master_stop(int signo)
 	spawn_signal_all();
 	M.grace_deadline = os_now_ms() + (int64_t)M.cfg.shutdown_grace * 1000;
 	if (M.cfg.shutdown_grace == 0)
-		master_terminate();
+		master_terminate("at once (shutdown_grace is 0)");
 }
 
 /* SIGQUIT: no goodbyes; kill every child and reap it. */
@@ -254,7 +258,7 @@ master_quit(void)
 	if (M.phase == PHASE_RUNNING)
 		reaped_at_stop = M.stats.reaped;
 	accept_close();
-	master_terminate();
+	master_terminate("at once");
 }
 
 /* Drain the self-pipe: shutdown requests first, then reap. */
@@ -359,7 +363,8 @@ master_loop(void)
 			master_events(ev, n);
 		now = os_now_ms();
 		if (M.phase == PHASE_DRAINING && now >= M.grace_deadline)
-			master_terminate();
+			master_terminate("that did not exit within the grace "
+			    "period");
 		accept_resume_all(now);
 		spawn_refill(now);
 		relay_flush_dirty();

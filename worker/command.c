@@ -180,7 +180,7 @@ static void
 cmd_quit(struct worker *w, const struct command *self, const char *args,
     size_t len)
 {
-	char why[128];
+	char why[201];		/* the master keeps 200 bytes of it */
 
 	(void)self;
 	if (len >= sizeof(why))
