@@ -126,8 +126,9 @@ accept_one(int fd, const char *peer)
 	struct child *c;
 
 	if (M.nclients >= M.cfg.max_clients) {
-		(void)snprintf(why, sizeof(why), "server full (%u clients); "
-		    "try again later", M.cfg.max_clients);
+		(void)snprintf(why, sizeof(why), "server full (%u client%s); "
+		    "try again later", M.cfg.max_clients,
+		    M.cfg.max_clients == 1 ? "" : "s");
 		accept_reject(fd, peer, why);
 		return;
 	}

@@ -199,8 +199,9 @@ setup(void)
 	if (accept_open() == -1)
 		exit(EX_FAIL);
 	spawn_refill(os_now_ms());
-	log_notice("ready: %u spare workers, up to %u clients", M.nspares,
-	    M.cfg.max_clients);
+	log_notice("ready: %u spare worker%s, up to %u client%s", M.nspares,
+	    M.nspares == 1 ? "" : "s", M.cfg.max_clients,
+	    M.cfg.max_clients == 1 ? "" : "s");
 }
 
 /* "SIGINT" for the log: strsignal() says "Interrupt". */

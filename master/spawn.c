@@ -93,9 +93,15 @@ child_close_channel(struct child *c)
 static _Noreturn void
 spawn_child(int ch, const sigset_t *oldmask)
 {
-	/* Dispositions first, while every signal is still blocked. */
+	/*
+	 * Dispositions first, while every signal is still blocked.  What
+	 * reaches the whole process group (Ctrl-C, kill -TERM -PGID, a
+	 * service manager's control-group kill) is for the master to act
+	 * on: it shuts down in order.  One session ends with /kick or -9.
+	 */
 	if (os_signals_default() == -1 ||
-	    signal(SIGINT, SIG_IGN) == SIG_ERR ||	/* the master decides */
+	    signal(SIGINT, SIG_IGN) == SIG_ERR ||
+	    signal(SIGTERM, SIG_IGN) == SIG_ERR ||
 	    signal(SIGQUIT, SIG_IGN) == SIG_ERR ||
 	    signal(SIGHUP, SIG_IGN) == SIG_ERR ||
 	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
