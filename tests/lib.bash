@@ -8,15 +8,23 @@
 #   fc_expect NAME REGEX     read lines until one matches (FC_LINE holds it)
 #   fc_quiet NAME OTHER      prove NAME got nothing: OTHER sends a marker,
 #                            NAME's next line must be that marker
-#   fc_stop [SIG]            signal the master, wait, FC_STATUS = exit code
+#   fc_eof NAME              the server closes NAME's connection
+#   fc_stop [SIG]            signal the master, wait (bounded), FC_STATUS
+#   fc_await_exit [SECS]     wait (bounded) for a signalled master to exit
 #   wait_until SECS CMD...   retry CMD until it succeeds or time runs out
-#   fc_tree PID              PID and all its descendants, from /proc
+#   fc_scan PID              PID's children into FC_KIDS/FC_KID_COMM/FC_KID_STATE
+#   fc_children PID          PID's children, one per line
+#   fc_tree PID              PID and all its descendants
 #   fc_zombies PID           zombie children of PID
+#   fc_worker_pid ID         the worker serving client #ID
+#   fc_pool SPARES WORKERS   the master has exactly these children
+#   fc_gone PID              no such process (reaped, not even a zombie)
 #   fc_clean_log             no warning or error line in the log
 
 FORKCHATD=${FORKCHATD:-$BATS_TEST_DIRNAME/../build/forkchatd}
 FC_TIMEOUT=${FC_TIMEOUT:-5}
 declare -gA FC_FD=()
+export FC_STATUS=0	# the stopped master's exit status, for the tests
 
 # Poll CMD until it succeeds, at most SECS seconds; a bounded wait.
 wait_until() {
@@ -50,16 +58,15 @@ fc_start() {
 
 # Open a client connection called NAME and read its greeting.
 fc_connect() {
-	local name=$1 fd
-	exec {fd}<>"/dev/tcp/127.0.0.1/$FC_PORT" || return 1
-	FC_FD[$name]=$fd
-	fc_expect "$name" '^\*\*\* welcome'
+	fc_connect_raw "$@" || return 1
+	fc_expect "$1" '^\*\*\* welcome'
 }
 
-# Open a connection without reading anything from it.
+# Open a connection NAME (to HOST:PORT, default the server) without
+# reading anything from it.
 fc_connect_raw() {
-	local name=$1 fd
-	exec {fd}<>"/dev/tcp/127.0.0.1/$FC_PORT" || return 1
+	local name=$1 host=${2:-127.0.0.1} port=${3:-$FC_PORT} fd
+	exec {fd}<>"/dev/tcp/$host/$port" || return 1
 	FC_FD[$name]=$fd
 }
 
@@ -113,12 +120,13 @@ fc_quiet() {
 	fc_next "$name" "<[^>]+> $marker\$"
 }
 
-# Read until the server closes the connection (EOF) within SECS.
+# Read until the server closes the connection (EOF) within SECS.  A read
+# that fails at EOF is the success here: guard it from bats' errexit.
 fc_eof() {
 	local name=$1 secs=${2:-$FC_TIMEOUT} rc n=0
 	while ((n++ < 100000)); do
-		IFS= read -r -t "$secs" -u "${FC_FD[$name]}" FC_LINE
-		rc=$?
+		rc=0
+		IFS= read -r -t "$secs" -u "${FC_FD[$name]}" FC_LINE || rc=$?
 		((rc == 0)) && continue
 		((rc > 128)) && break
 		return 0
@@ -128,58 +136,95 @@ fc_eof() {
 }
 
 fc_close() {
-	local name=$1
-	exec {FC_FD[$name]}>&-
+	local name=$1 fd=${FC_FD[$1]}
+	exec {fd}>&-
 	unset "FC_FD[$name]"
 }
 
-# Signal the master (default TERM) and wait for it; FC_STATUS = exit code.
-fc_stop() {
-	local sig=${1:-TERM}
-	kill -s "$sig" "$FC_PID"
+# True when every pid has exited: no process, or only a zombie left for
+# someone else to reap.
+fc_exited() {
+	local p st
+	for p in "$@"; do
+		{ read -r st <"/proc/$p/stat"; } 2>/dev/null || continue
+		st=${st##*) }
+		[ "${st%% *}" = Z ] || return 1
+	done
+	return 0
+}
+
+# Wait (bounded) for the signalled master to exit; FC_STATUS = its status.
+fc_await_exit() {
+	local secs=${1:-15}
+	wait_until "$secs" fc_exited "$FC_PID" || return 1
 	FC_STATUS=0
 	wait "$FC_WAITPID" || FC_STATUS=$?
 	FC_WAITPID=
 }
 
-# Fields of /proc/PID/stat after the command name: state is $1, ppid $2.
-fc_stat() {
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	echo "${s##*) }"
+# Signal the master (default TERM) and wait for it; FC_STATUS = exit code.
+fc_stop() {
+	kill -s "${1:-TERM}" "$FC_PID"
+	fc_await_exit "${2:-15}"
 }
 
-# Direct children of PID.
-fc_children() {
-	local want=$1 p st pp
-	for p in /proc/[0-9]*; do
-		st=$(fc_stat "${p#/proc/}") || continue
-		read -r _ pp _ <<<"$st"
-		[ "$pp" = "$want" ] && echo "${p#/proc/}"
-	done
+# PID's children into FC_KIDS, FC_KID_COMM, FC_KID_STATE.  One pass over
+# /proc/*/stat in a subshell with bats' DEBUG trap off: forking a cat per
+# process, under the trap, costs seconds per call.
+fc_scan() {
+	local want=$1 out pid st comm
+	FC_KIDS=() FC_KID_COMM=() FC_KID_STATE=()
+	out=$(
+		trap - DEBUG
+		set +T
+		for f in /proc/[0-9]*/stat; do
+			{ read -r s <"$f"; } 2>/dev/null || continue
+			[[ $s == *") "?" $want "* ]] || continue
+			c=${s#*(} c=${c%) *} s=${s##*) }
+			[[ $s == ?" $want "* ]] || continue
+			f=${f#/proc/}
+			echo "${f%/stat} ${s%% *} $c"
+		done
+		exit 0
+	)
+	[ -n "$out" ] || return 0
+	while read -r pid st comm; do
+		FC_KIDS+=("$pid") FC_KID_STATE+=("$st") FC_KID_COMM+=("$comm")
+	done <<<"$out"
 	return 0
 }
 
-# PID and every descendant.
-fc_tree() {
-	local p
-	echo "$1"
-	for p in $(fc_children "$1"); do
-		fc_tree "$p"
-	done
+# Direct children of PID, one per line.
+fc_children() {
+	fc_scan "$1"
+	((${#FC_KIDS[@]} == 0)) || printf '%s\n' "${FC_KIDS[@]}"
 }
 
-# Zombie children of PID (state Z), one pid per line.
+# PID and every descendant, one per line.
+fc_tree() {
+	local queue=("$1") out=()
+	while ((${#queue[@]} > 0)); do
+		out+=("${queue[0]}")
+		fc_scan "${queue[0]}"
+		queue=("${queue[@]:1}" "${FC_KIDS[@]}")
+	done
+	printf '%s\n' "${out[@]}"
+}
+
+# Zombie children of PID, one pid per line.
 fc_zombies() {
-	local p st
-	for p in $(fc_children "$1"); do
-		st=$(fc_stat "$p") || continue
-		[ "${st%% *}" = Z ] && echo "$p"
+	local i
+	fc_scan "$1"
+	for i in "${!FC_KIDS[@]}"; do
+		[ "${FC_KID_STATE[i]}" = Z ] && echo "${FC_KIDS[i]}"
 	done
 	return 0
 }
 
 fc_no_zombies() { [ -z "$(fc_zombies "$1")" ]; }
+
+# No process with this pid exists: reaped, not even a zombie.
+fc_gone() { [ ! -e "/proc/$1" ]; }
 
 # True when none of the given pids exists any more.
 fc_all_gone() {
@@ -190,11 +235,42 @@ fc_all_gone() {
 	return 0
 }
 
-# Children of the master whose name (comm) matches REGEX.
+# The worker serving client #ID (its comm is "forkchatd #ID").
+fc_worker_pid() {
+	local i
+	fc_scan "$FC_PID"
+	for i in "${!FC_KIDS[@]}"; do
+		if [ "${FC_KID_COMM[i]}" = "forkchatd #$1" ]; then
+			echo "${FC_KIDS[i]}"
+			return 0
+		fi
+	done
+	echo "fc_worker_pid: no worker for client #$1" >&2
+	return 1
+}
+
+# True when the master has exactly SPARES spares and WORKERS client
+# workers, and no other child, zombies included.
+fc_pool() {
+	local i spares=0 workers=0
+	fc_scan "$FC_PID"
+	for i in "${!FC_KIDS[@]}"; do
+		[ "${FC_KID_STATE[i]}" = Z ] && return 1
+		case ${FC_KID_COMM[i]} in
+		"forkchatd spare") spares=$((spares + 1)) ;;
+		"forkchatd #"*) workers=$((workers + 1)) ;;
+		*) return 1 ;;
+		esac
+	done
+	((spares == $1 && workers == $2))
+}
+
+# Children of the master whose name (comm) matches REGEX: how many.
 fc_count_role() {
-	local re=$1 n=0 p
-	for p in $(fc_children "$FC_PID"); do
-		[[ $(cat "/proc/$p/comm" 2>/dev/null) =~ $re ]] && n=$((n + 1))
+	local re=$1 n=0 i
+	fc_scan "$FC_PID"
+	for i in "${!FC_KIDS[@]}"; do
+		[[ ${FC_KID_COMM[i]} =~ $re ]] && n=$((n + 1))
 	done
 	echo "$n"
 }
@@ -209,18 +285,21 @@ fc_clean_log() {
 	fi
 }
 
-# Teardown: close clients, kill whatever of the server is left.
+# Teardown: close clients, kill whatever of the server is left.  If the
+# start failed before the pid was known, kill from the waited-for pid.
 fc_cleanup() {
-	local name pids
+	local name fd pids root=${FC_PID:-${FC_WAITPID:-}}
 	for name in "${!FC_FD[@]}"; do
-		exec {FC_FD[$name]}>&- 2>/dev/null
+		fd=${FC_FD[$name]}
+		exec {fd}>&- 2>/dev/null
 	done
 	FC_FD=()
-	if [ -n "${FC_PID:-}" ] && [ -e "/proc/$FC_PID" ]; then
-		pids=$(fc_tree "$FC_PID")
-		# shellcheck disable=SC2086
+	if [ -n "$root" ] && [ -e "/proc/$root" ]; then
+		pids=$(fc_tree "$root")
+		# shellcheck disable=SC2086 # one pid per word
 		kill -9 $pids 2>/dev/null
 	fi
 	[ -n "${FC_WAITPID:-}" ] && wait "$FC_WAITPID" 2>/dev/null
+	FC_WAITPID=
 	return 0
 }
