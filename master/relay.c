@@ -434,8 +434,12 @@ relay_flush(struct child *c)
 	}
 	r = msg_flush(c->fd, &c->out);
 	if (r == -1) {
-		/* EPIPE: the worker is gone; SIGCHLD will tell us how. */
+		/*
+		 * EPIPE: the worker is gone, but what it said last (a BYE
+		 * with its reason, chat lines) is still ours to read first.
+		 */
 		msgq_free(&c->out);
+		relay_drain(c);
 		child_close_channel(c);
 		return;
 	}

@@ -28,7 +28,12 @@
 
 #define PID_HASH	4096		/* buckets; chains stay short */
 #define SPAWN_RETRY_MS	1000		/* after fork() or socketpair() fails */
-#define CHAN_HEADROOM	(256 * 1024)	/* queue beyond max_output_queue */
+/*
+ * A worker's channel queue may pass max_output_queue by this much before
+ * the worker counts as stuck: room for a busy machine to deschedule a
+ * healthy worker for a while under a flood, not for a hung one.
+ */
+#define CHAN_HEADROOM	(4 * 1024 * 1024)
 
 static struct child *pid_hash[PID_HASH];
 static struct child *dead;		/* reaped this turn, freed at its end */

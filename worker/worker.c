@@ -298,8 +298,6 @@ worker_parse(struct worker *w, int64_t now)
 	enum line_result r;
 	size_t used;
 
-	if (w->cfg->flood_rate != 0)
-		worker_refill(w, now);
 	while (w->inoff < w->inlen && worker_may_read(w)) {
 		r = line_feed(&w->lr, w->in + w->inoff, w->inlen - w->inoff,
 		    &used);
@@ -383,6 +381,9 @@ worker_timeout(const struct worker *w, int64_t now)
 {
 	int64_t d = -1, t;
 
+	/* Input held back (say, for the channel) that may go on now. */
+	if (w->inoff < w->inlen && worker_may_read(w))
+		return 0;
 	if (w->state == W_ACTIVE && w->read_timeout != 0)
 		d = w->last_line + (int64_t)w->read_timeout * 1000;
 	if (w->state == W_ACTIVE && w->cfg->flood_rate != 0 &&
@@ -406,6 +407,9 @@ worker_turn(struct worker *w)
 	int64_t now = os_now_ms();
 	int n;
 
+	/* The bucket fills with time, whether or not input is waiting. */
+	if (w->state == W_ACTIVE && w->cfg->flood_rate != 0)
+		worker_refill(w, now);
 	pfd[0].fd = w->ch;
 	pfd[0].events = POLLIN | (msgq_pending(&w->chout) ? POLLOUT : 0);
 	pfd[1].fd = w->cl;
@@ -419,6 +423,8 @@ worker_turn(struct worker *w)
 		worker_exit(EX_SOFTWARE);
 	}
 	now = os_now_ms();
+	if (w->state == W_ACTIVE && w->cfg->flood_rate != 0)
+		worker_refill(w, now);
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 		worker_read_channel(w);
 	if (w->cl != -1 && pfd[1].revents & (POLLIN | POLLHUP | POLLERR) &&
