@@ -6,10 +6,15 @@
 #   fc_connect NAME          open a client; reads its greeting
 #   fc_send NAME TEXT...     send lines (CRLF added)
 #   fc_expect NAME REGEX     read lines until one matches (FC_LINE holds it)
+#   fc_next NAME REGEX       the very next line must match
+#   fc_next_is NAME TEXT     the very next line must be exactly TEXT
 #   fc_quiet NAME OTHER      prove NAME got nothing: OTHER sends a marker,
 #                            NAME's next line must be that marker
+#   fc_quiet_all FROM NICK NAME...  fc_quiet for several at once
+#   fc_three_clients         clients a, b, c (guest1..3), joins read
 #   fc_eof NAME              the server closes NAME's connection
 #   fc_stop [SIG]            signal the master, wait (bounded), FC_STATUS
+#   fc_stop_clean            SIGTERM; exit 0 and a clean log
 #   fc_await_exit [SECS]     wait (bounded) for a signalled master to exit
 #   wait_until SECS CMD...   retry CMD until it succeeds or time runs out
 #   fc_scan PID              PID's children into FC_KIDS/FC_KID_COMM/FC_KID_STATE
@@ -112,6 +117,40 @@ fc_next() {
 	[[ $FC_LINE =~ $re ]] || { echo "fc_next $name: got '$FC_LINE', wanted /$re/" >&2; return 1; }
 }
 
+# The next line NAME reads must be exactly TEXT (no regex).
+fc_next_is() {
+	local name=$1 want=$2
+	fc_read "$name" || {
+		printf 'fc_next_is %s: nothing came, wanted %q\n' "$name" "$want" >&2
+		return 1
+	}
+	[ "$FC_LINE" = "$want" ] || {
+		printf 'fc_next_is %s: got %q, wanted %q\n' "$name" "$FC_LINE" \
+		    "$want" >&2
+		return 1
+	}
+}
+
+# FROM (whose nick is NICK) sends a marker; the very next line of every
+# other NAME must be it: none of them received anything else before.
+fc_quiet_all() {
+	local from=$1 nick=$2 name marker="marker-$RANDOM$RANDOM"
+	shift 2
+	fc_send "$from" "$marker"
+	for name in "$@"; do
+		fc_next_is "$name" "<$nick> $marker" || return 1
+	done
+}
+
+# Clients a, b, c (guest1..3); every earlier one has read the joins.
+fc_three_clients() {
+	fc_connect a
+	fc_connect b
+	fc_connect c
+	fc_expect a '^\*\*\* guest3 joined$'
+	fc_expect b '^\*\*\* guest3 joined$'
+}
+
 # Prove NAME has received nothing so far: OTHER broadcasts a marker and
 # NAME's very next line must be it (ordering makes this deterministic).
 fc_quiet() {
@@ -166,6 +205,13 @@ fc_await_exit() {
 fc_stop() {
 	kill -s "${1:-TERM}" "$FC_PID"
 	fc_await_exit "${2:-15}"
+}
+
+# Stop the server with SIGTERM: it must exit 0, nothing at warning/error.
+fc_stop_clean() {
+	fc_stop TERM
+	[ "$FC_STATUS" -eq 0 ]
+	fc_clean_log
 }
 
 # PID's children into FC_KIDS, FC_KID_COMM, FC_KID_STATE.  One pass over

@@ -26,16 +26,6 @@ fds_are() { [ "$(fc_open_fds "$FC_PID")" -eq "$1" ]; }
 # Microseconds since the epoch.
 now_us() { echo "${EPOCHREALTIME/./}"; }
 
-# Three clients a, b, c; a and b have read the joins that came after them.
-three_clients() {
-	fc_connect a
-	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
-	fc_connect c
-	fc_expect a '^\*\*\* guest3 joined$'
-	fc_expect b '^\*\*\* guest3 joined$'
-}
-
 # Each client's next line is the goodbye, then the server closes it.
 all_told_shutdown() {
 	local name
@@ -51,7 +41,7 @@ all_told_shutdown() {
 orderly_stop() {
 	local sig=$1 who=${2:-master} tree
 	fc_start -o spare_workers=2
-	three_clients
+	fc_three_clients
 	tree=$(fc_tree "$FC_PID")
 	if [ "$who" = group ]; then
 		kill -s "$sig" -- "-$FC_PID"
@@ -163,7 +153,7 @@ orderly_stop() {
 @test "kill -9 of the master: every client told, the whole tree exits" {
 	local tree name
 	fc_start -o spare_workers=2
-	three_clients
+	fc_three_clients
 	tree=$(fc_tree "$FC_PID")
 	[ "$(wc -w <<<"$tree")" -eq 6 ]	# master, 3 workers, 2 spares
 	kill -9 "$FC_PID"
@@ -206,7 +196,7 @@ orderly_stop() {
 @test "SIGQUIT with clients: immediate, exit 0, everything gone" {
 	local tree name
 	fc_start -o spare_workers=2
-	three_clients
+	fc_three_clients
 	tree=$(fc_tree "$FC_PID")
 	kill -QUIT "$FC_PID"
 	fc_await_exit 5
@@ -224,7 +214,7 @@ orderly_stop() {
 @test "Ctrl-\\ (SIGQUIT to the whole process group): the same immediate stop" {
 	local tree name
 	fc_start -o spare_workers=2
-	three_clients
+	fc_three_clients
 	tree=$(fc_tree "$FC_PID")
 	kill -QUIT -- "-$FC_PID"	# workers ignore it; the master kills them
 	fc_await_exit 5
