@@ -1,12 +1,14 @@
 /*
  * buf.c - a byte queue that takes memory on demand and gives it back.
  *
- * Public: buf_init, buf_append, buf_reserve, buf_commit, buf_consume,
- * buf_free.  An empty queue holds no memory: workers are many and most
+ * Public: buf_init, buf_append, buf_printf, buf_reserve, buf_commit,
+ * buf_consume, buf_free.  An empty queue holds no memory: workers are many and most
  * of them are idle, so an idle one must cost next to nothing.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,4 +100,24 @@ buf_free(struct buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->off = b->len = b->cap = 0;
+}
+
+/* Append formatted text (no NUL). */
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (p = buf_reserve(b, (size_t)n + 1)) == NULL)
+		return -1;
+	va_start(ap, fmt);
+	(void)vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	buf_commit(b, (size_t)n);
+	return 0;
 }

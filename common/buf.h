@@ -24,6 +24,8 @@ char	*buf_reserve(struct buf *, size_t);
 void	buf_commit(struct buf *, size_t);
 void	buf_consume(struct buf *, size_t);
 void	buf_free(struct buf *);
+int	buf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 static inline const char *
 buf_head(const struct buf *b)

@@ -6,7 +6,8 @@
  * "pipe.NAME" keys are handled apart, since NAME is part of the key.
  *
  * Public calls: config_defaults(), config_free(), config_set(),
- * config_parse(), config_load(), config_listen_clear(), config_pipe().
+ * config_parse(), config_load(), config_listen_clear(), config_pipe(),
+ * config_dump().
  * Errors are one line in the caller's buffer; nothing here logs or exits.
  */
 #include <ctype.h>
@@ -33,6 +34,8 @@
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define FIELD(cfg, k, type) \
 	((type *)(void *)((char *)(cfg) + (k)->off))
+#define CFIELD(cfg, k, type) \
+	((const type *)(const void *)((const char *)(cfg) + (k)->off))
 
 struct key;
 typedef int	key_setter(struct config *, const struct key *, const char *,
@@ -574,4 +577,49 @@ config_pipe(const struct config *cfg, const char *name)
 	int i = pipe_find(cfg, name);
 
 	return i == -1 ? NULL : &cfg->pipes[i];
+}
+
+/* One scalar key as "key = value" text. */
+static int
+dump_key(const struct config *cfg, const struct key *k, struct buf *out)
+{
+	if (k->set == set_uint)
+		return buf_printf(out, "%s = %u\n", k->name,
+		    *CFIELD(cfg, k, unsigned));
+	if (k->set == set_size)
+		return buf_printf(out, "%s = %zu\n", k->name,
+		    *CFIELD(cfg, k, size_t));
+	if (k->set == set_admin)
+		return buf_printf(out, "%s = %s\n", k->name,
+		    cfg->admin == ADMIN_EVERYONE ? "everyone" : "operators");
+	if (k->set == set_log_level)
+		return buf_printf(out, "%s = %s\n", k->name,
+		    log_level_name(cfg->log_level));
+	if (k->set == set_oper_file && cfg->oper_password_file != NULL)
+		return buf_printf(out, "%s = %s\n", k->name,
+		    cfg->oper_password_file);
+	for (int i = 0; k->set == set_listen && i < cfg->nlisten; i++)
+		if (buf_printf(out, "%s = %s\n", k->name, cfg->listen[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/* The whole configuration as text config_parse() reads back the same. */
+int
+config_dump(const struct config *cfg, struct buf *out)
+{
+	for (size_t i = 0; i < nitems(keys); i++)
+		if (dump_key(cfg, &keys[i], out) == -1)
+			return -1;
+	for (int i = 0; i < cfg->npipes; i++) {
+		if (buf_printf(out, "%s%s =", PIPE_PREFIX,
+		    cfg->pipes[i].name) == -1)
+			return -1;
+		for (char *const *a = cfg->pipes[i].argv; *a != NULL; a++)
+			if (buf_printf(out, " %s", *a) == -1)
+				return -1;
+		if (buf_printf(out, "\n") == -1)
+			return -1;
+	}
+	return 0;
 }

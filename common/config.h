@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "log.h"
 
 #define CONFIG_MAX_LISTEN	16
@@ -60,5 +61,6 @@ int	config_parse(struct config *, const char *, size_t, const char *,
 int	config_load(struct config *, const char *, char *, size_t);
 void	config_listen_clear(struct config *);
 const struct pipe_prog *config_pipe(const struct config *, const char *);
+int	config_dump(const struct config *, struct buf *);
 
 #endif

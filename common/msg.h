@@ -30,6 +30,19 @@ enum msg_type {
 	MSG_WHO,		/* (empty): please list the clients */
 	MSG_ACTIVE,		/* (empty): my client sent a line */
 	MSG_BYE,		/* reason: my client is gone; I exit next */
+	MSG_EXPIRED,		/* reason: like MSG_BYE, by read timeout */
+	MSG_OPER,		/* password: make me an operator */
+	MSG_KICK,		/* target NUL reason */
+	MSG_TIMEOUT,		/* target NUL seconds */
+	MSG_PS,			/* (empty): list the server's processes */
+	MSG_STATS,		/* (empty): show the counters */
+	MSG_JOB,		/* struct msg_job: a pipe job started */
+	MSG_JOB_END,		/* struct msg_job: a pipe job was reaped */
+	/* master -> worker, again */
+	MSG_OPER_RESULT,	/* one byte: 1 granted, 0 refused */
+	MSG_CLOSE,		/* a last line for the client, then close */
+	MSG_SET_TIMEOUT,	/* uint32_t seconds: the new read timeout */
+	MSG_CONFIG,		/* the configuration, as config text */
 	MSG_TYPE_MAX
 };
 
@@ -51,6 +64,13 @@ struct msg_client {
 	uint32_t read_timeout;		/* seconds, 0 = none */
 	char	 nick[MSG_NICK_MAX + 1];
 	char	 peer[MSG_PEER_MAX];
+};
+
+/* MSG_JOB and MSG_JOB_END payload: fixed size, checked exactly. */
+struct msg_job {
+	int32_t	 pid;
+	int32_t	 status;		/* wait status, for MSG_JOB_END */
+	char	 name[MSG_NICK_MAX + 1];
 };
 
 #define MSGQ_MAXFD	 4

@@ -2,11 +2,12 @@
  * os.c - wrappers for the few Linux-specific calls, and the clock.
  *
  * Public: os_now_ms, os_subreaper, os_set_name, os_close_except,
- * os_signals_default.  Each returns -1 with errno set on failure.
+ * os_signals_default, os_random.  Each returns -1 with errno set on failure.
  */
 #include <errno.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,6 +91,22 @@ os_signals_default(void)
 		if (s == SIGKILL || s == SIGSTOP)
 			continue;
 		if (sigaction(s, &sa, NULL) == -1 && errno != EINVAL)
+			return -1;
+	}
+	return 0;
+}
+
+/* Fill buf with n random bytes from the kernel. */
+int
+os_random(void *buf, size_t n)
+{
+	ssize_t r;
+
+	for (size_t got = 0; got < n; got += (size_t)r) {
+		r = getrandom((char *)buf + got, n - got, 0);
+		if (r == -1 && errno == EINTR)
+			r = 0;
+		else if (r == -1)
 			return -1;
 	}
 	return 0;

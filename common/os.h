@@ -6,6 +6,7 @@
 #ifndef FORKCHAT_OS_H
 #define FORKCHAT_OS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 int64_t	os_now_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
@@ -13,5 +14,6 @@ int	os_subreaper(void);		/* PR_SET_CHILD_SUBREAPER */
 int	os_set_name(const char *);	/* PR_SET_NAME: what ps -o comm shows */
 int	os_close_except(int, int);	/* close every fd > 2 but these */
 int	os_signals_default(void);	/* every caught signal back to SIG_DFL */
+int	os_random(void *, size_t);	/* getrandom(2), all of it */
 
 #endif

@@ -58,60 +58,26 @@ config_fail(const char *what, const char *err)
 	exit(EX_CONFIG);
 }
 
-/* Apply "-o key=value" overrides, in order, over the file. */
+/* "-o" wants key=value: anything else is a usage error (exit 2). */
 static void
-apply_overrides(char **ov, int n)
+check_override(const char *kv)
 {
-	char err[CONFIG_ERR_MAX], key[64];
-	const char *eq, *value;
-	bool listen_cleared = false;
+	const char *eq = strchr(kv, '=');
 
-	for (int i = 0; i < n; i++) {
-		eq = strchr(ov[i], '=');
-		if (eq == NULL || eq == ov[i] || (size_t)(eq - ov[i]) >= sizeof(key)) {
-			fprintf(stderr, "forkchatd: -o takes key=value, not "
-			    "'%s'\n", ov[i]);
-			usage(stderr);
-			exit(EX_USAGE);
-		}
-		/* "-o 'key = value'" works as in the file. */
-		value = ov[i] + strspn(ov[i], " \t");
-		memcpy(key, value, (size_t)(eq - value));
-		key[eq - value] = '\0';
-		key[strcspn(key, " \t")] = '\0';
-		value = eq + 1 + strspn(eq + 1, " \t");
-		if (strcmp(key, "listen") == 0 && !listen_cleared) {
-			config_listen_clear(&M.cfg);	/* -o replaces the file's */
-			listen_cleared = true;
-		}
-		if (config_set(&M.cfg, key, value, err, sizeof(err)) == -1)
-			config_fail("-o", err);
+	if (eq == NULL || eq == kv || eq - kv >= 64) {
+		fprintf(stderr, "forkchatd: -o takes key=value, not '%s'\n", kv);
+		usage(stderr);
+		exit(EX_USAGE);
 	}
 }
 
-/* Every listen address must parse now, not fail later at bind time. */
-static void
-check_listen(void)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char err[CONFIG_ERR_MAX];
-
-	for (int i = 0; i < M.cfg.nlisten; i++) {
-		if (sock_parse(M.cfg.listen[i], &ss, &len) == -1) {
-			(void)snprintf(err, sizeof(err), "listen: '%s' is not "
-			    "IPV4:PORT, [IPV6]:PORT or *:PORT", M.cfg.listen[i]);
-			config_fail("", err);
-		}
-	}
-}
-
-/* Parse the command line and load the configuration; -t ends here. */
+/* Parse the command line and build the configuration; -t ends here. */
 static void
 configure(int argc, char **argv)
 {
-	char *listens[CONFIG_MAX_LISTEN], *ov[64], err[CONFIG_ERR_MAX];
-	int ch, nlisten = 0, nov = 0, test = 0;
+	static char *listens[CONFIG_MAX_LISTEN], *ov[64];
+	char err[CONFIG_ERR_MAX];
+	int ch, test = 0;
 
 	while ((ch = getopt(argc, argv, "c:hl:o:tV")) != -1) {
 		switch (ch) {
@@ -122,14 +88,15 @@ configure(int argc, char **argv)
 			usage(stdout);
 			exit(EX_OK);
 		case 'l':
-			if (nlisten == CONFIG_MAX_LISTEN)
+			if (M.ncli_listen == CONFIG_MAX_LISTEN)
 				config_fail("-l", "too many addresses (max 16)");
-			listens[nlisten++] = optarg;
+			listens[M.ncli_listen++] = optarg;
 			break;
 		case 'o':
-			if (nov == (int)(sizeof(ov) / sizeof(ov[0])))
+			if (M.noverrides == (int)(sizeof(ov) / sizeof(ov[0])))
 				config_fail("-o", "too many overrides (max 64)");
-			ov[nov++] = optarg;
+			check_override(optarg);
+			ov[M.noverrides++] = optarg;
 			break;
 		case 't':
 			test = 1;
@@ -148,19 +115,15 @@ configure(int argc, char **argv)
 		usage(stderr);
 		exit(EX_USAGE);
 	}
-	config_defaults(&M.cfg);
-	if (M.config_path != NULL &&
-	    config_load(&M.cfg, M.config_path, err, sizeof(err)) == -1)
+	M.cli_listen = listens;
+	M.overrides = ov;
+	if (conf_build(&M.cfg, err, sizeof(err)) == -1)
 		config_fail("", err);
-	apply_overrides(ov, nov);
-	if (nlisten > 0)
-		config_listen_clear(&M.cfg);
-	for (int i = 0; i < nlisten; i++)
-		if (config_set(&M.cfg, "listen", listens[i], err,
-		    sizeof(err)) == -1)
-			config_fail("-l", err);
-	check_listen();
 	if (test) {
+		/* A password file must be readable; a random one is not made. */
+		if (M.cfg.oper_password_file != NULL &&
+		    conf_password(&M.cfg, M.password, sizeof(M.password)) == -1)
+			exit(EX_CONFIG);
 		printf("forkchatd: configuration %s is ok\n",
 		    M.config_path ? M.config_path : "(built-in defaults)");
 		exit(EX_OK);
@@ -196,6 +159,8 @@ setup(void)
 		log_fatal(EX_FAIL, "cannot open /dev/null: %s", strerror(errno));
 	log_notice("forkchatd %s starting, pid %ld", FORKCHAT_VERSION,
 	    (long)getpid());
+	if (conf_password(&M.cfg, M.password, sizeof(M.password)) == -1)
+		exit(EX_CONFIG);
 	if (accept_open() == -1)
 		exit(EX_FAIL);
 	spawn_refill(os_now_ms());
@@ -279,8 +244,8 @@ master_signals(void)
 			master_quit();
 			break;
 		case SIGHUP:
-			log_notice("SIGHUP: configuration reload is not "
-			    "supported yet; nothing changed");
+			if (M.phase == PHASE_RUNNING)
+				conf_reload();
 			break;
 		case SIGCHLD:
 			chld = true;
@@ -355,7 +320,7 @@ master_loop(void)
 	int64_t now;
 	int n;
 
-	while (M.phase == PHASE_RUNNING || M.nchildren > 0) {
+	while (M.phase == PHASE_RUNNING || M.nchildren > 0 || M.norphans > 0) {
 		n = ev_wait(M.ep, ev, MAX_EVENTS, master_timeout(os_now_ms()));
 		if (n == -1 && errno != EINTR)
 			log_fatal(EX_FAIL, "epoll_wait() failed: %s",

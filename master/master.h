@@ -6,6 +6,8 @@
  *   spawn.c   forking workers, the child table, reaping
  *   relay.c   messages from workers; broadcasts in one global order
  *   accept.c  listeners, accepting, handing a client to a spare
+ *   admin.c   operators, /kick, /timeout, /ps, /stats, pipe job records
+ *   conf.c    building the configuration; SIGHUP reload; the password
  */
 #ifndef FORKCHAT_MASTER_H
 #define FORKCHAT_MASTER_H
@@ -49,6 +51,7 @@ struct child {
 	bool	 dirty;			/* output queued, flush this turn */
 	bool	 want_write;		/* EV_WRITE is being watched */
 	bool	 killed;		/* we sent SIGKILL */
+	bool	 oper;			/* may /kick and /timeout */
 	const char *why;		/* why we killed it, told at reaping */
 	uint32_t id;			/* client id, 0 for a spare */
 	char	 nick[MSG_NICK_MAX + 1];
@@ -57,6 +60,9 @@ struct child {
 	int64_t	 since_ms;		/* client joined */
 	int64_t	 active_ms;		/* client last sent a line */
 	unsigned read_timeout;
+	pid_t	 job_pid;		/* its client's /pipe job, or 0 */
+	char	 job_name[CONFIG_NAME_MAX + 1];
+	int64_t	 job_ms;
 	struct msgq out;
 	struct msgin in;
 };
@@ -85,11 +91,39 @@ struct stats {
 	uint64_t crashed;
 	uint64_t killed;
 	uint64_t rejected;
+	uint64_t kicks;
+	uint64_t timeouts;
+	uint64_t pipe_jobs;
+	uint64_t bytes_in;		/* chat text from clients */
+	uint64_t bytes_out;		/* lines queued to clients */
 };
+
+/* A pipe job whose worker died: reparented to us, the subreaper. */
+struct orphan {
+	struct orphan *next;
+	pid_t	 pid;
+	uint32_t id;			/* its client */
+	char	 name[CONFIG_NAME_MAX + 1];
+	int64_t	 since_ms;
+};
+
+#define PASSWORD_MAX	128
+/*
+ * A worker's channel queue may pass max_output_queue by this much before
+ * the worker counts as stuck: room for a busy machine to deschedule a
+ * healthy worker for a while under a flood, not for a hung one.
+ */
+#define CHAN_HEADROOM	(4 * 1024 * 1024)
 
 struct master {
 	struct config cfg;
 	const char *config_path;
+	char	**overrides;		/* -o key=value, kept for reload */
+	int	 noverrides;
+	char	**cli_listen;		/* -l, kept for reload */
+	int	 ncli_listen;
+	char	 password[PASSWORD_MAX + 1];	/* "": none needed */
+	bool	 password_random;
 	int	 ep;			/* epoll */
 	struct src sigsrc;
 	struct listener listeners[CONFIG_MAX_LISTEN];
@@ -101,7 +135,8 @@ struct master {
 	int64_t	 started_ms;
 	uint32_t last_id;
 	uint64_t seq;			/* broadcasts so far: their order */
-	unsigned nspares, nclients, nchildren;
+	unsigned nspares, nclients, nchildren, norphans;
+	struct orphan *orphans;
 	struct childq spares, clients, leaving;
 	struct stats stats;
 };
@@ -121,6 +156,9 @@ void	 spawn_collect(void);
 void	 child_close_channel(struct child *);
 void	 child_set_state(struct child *, enum child_state);
 
+void	 spawn_adopt(struct child *);
+const struct orphan *spawn_orphans(void);
+
 /* relay.c */
 void	 relay_dispatch(struct child *);
 void	 relay_drain(struct child *);
@@ -128,11 +166,30 @@ int	 relay_to(struct child *, const char *, size_t);
 void	 relay_notice_all(struct child *, const char *, ...)
 	     __attribute__((format(printf, 2, 3)));
 void	 relay_control(struct child *, enum msg_type);
+int	 relay_send(struct child *, enum msg_type, const struct iovec *, int);
 void	 relay_flush_dirty(void);
 void	 relay_flush(struct child *);
 void	 relay_leave(struct child *, const char *);
 void	 relay_left(struct child *, const char *);
 void	 relay_join(struct child *);
+void	 relay_notice(struct child *, const char *, ...)
+	     __attribute__((format(printf, 2, 3)));
+struct child *relay_find(const char *);
+bool	 relay_clean(const char *, size_t);
+void	 relay_config(void);
+
+/* admin.c */
+void	 admin_oper(struct child *, const char *, size_t);
+void	 admin_kick(struct child *, const char *, size_t);
+void	 admin_timeout(struct child *, const char *, size_t);
+void	 admin_ps(struct child *);
+void	 admin_stats(struct child *);
+void	 admin_job(struct child *, const struct msg_hdr *, const char *);
+
+/* conf.c */
+int	 conf_build(struct config *, char *, size_t);
+int	 conf_password(const struct config *, char *, size_t);
+void	 conf_reload(void);
 
 /* accept.c */
 int	 accept_open(void);

@@ -8,8 +8,9 @@
  * worker, not one per line.  A worker whose queue passes its limit is
  * not waited for: it is killed, and its client told to the others.
  *
- * Public: relay_dispatch, relay_drain, relay_to, relay_notice_all,
- * relay_control, relay_flush, relay_flush_dirty, relay_join,
+ * Public: relay_dispatch, relay_drain, relay_send, relay_to,
+ * relay_notice, relay_notice_all, relay_control, relay_config,
+ * relay_find, relay_clean, relay_flush, relay_flush_dirty, relay_join,
  * relay_leave, relay_left.
  */
 #include <errno.h>
@@ -31,13 +32,15 @@
 
 static struct child *dirty;		/* children with output to flush */
 
-/* Queue frames for a child, to be written at the end of this turn. */
-static int
-relay_putv(struct child *c, enum msg_type type, const struct iovec *iov,
+/* Queue a frame for a child, to be written at the end of this turn. */
+int
+relay_send(struct child *c, enum msg_type type, const struct iovec *iov,
     int n)
 {
 	if (c->fd == -1 || c->killed)
 		return -1;
+	for (int i = 0; type == MSG_LINE && i < n; i++)
+		M.stats.bytes_out += iov[i].iov_len;
 	if (msg_putv(&c->out, type, c->id, iov, n) == -1) {
 		if (errno != ENOBUFS)
 			log_panic("msg_putv: %s", strerror(errno));
@@ -62,14 +65,14 @@ relay_to(struct child *c, const char *text, size_t len)
 	struct iovec iov = { .iov_base = (void *)(uintptr_t)text,
 	    .iov_len = len };
 
-	return relay_putv(c, MSG_LINE, &iov, 1);
+	return relay_send(c, MSG_LINE, &iov, 1);
 }
 
 /* Queue a frame without payload (MSG_SHUTDOWN). */
 void
 relay_control(struct child *c, enum msg_type type)
 {
-	(void)relay_putv(c, type, NULL, 0);
+	(void)relay_send(c, type, NULL, 0);
 }
 
 /* The same line to every joined client but one, in the global order. */
@@ -83,7 +86,7 @@ relay_fanout(const struct child *except, const struct iovec *iov, int n)
 	for (c = TAILQ_FIRST(&M.clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c != except)
-			(void)relay_putv(c, MSG_LINE, &iov[0], n);
+			(void)relay_send(c, MSG_LINE, &iov[0], n);
 	}
 }
 
@@ -118,11 +121,7 @@ relay_notice_all(struct child *except, const char *fmt, ...)
 }
 
 /* A formatted line (CRLF added) to one client. */
-static void
-relay_notice(struct child *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 relay_notice(struct child *c, const char *fmt, ...)
 {
 	char line[NOTICE_MAX];
@@ -187,7 +186,7 @@ relay_chat(struct child *c, enum msg_type type, const char *text,
 }
 
 /* The joined client named by a nick or "#id", or NULL. */
-static struct child *
+struct child *
 relay_find(const char *target)
 {
 	struct child *c;
@@ -235,7 +234,7 @@ relay_privmsg(struct child *c, const char *p, size_t len)
 	iov[1].iov_len = len - (size_t)(nul + 1 - p);
 	iov[2].iov_base = (void *)(uintptr_t)"\r\n";
 	iov[2].iov_len = 2;
-	(void)relay_putv(to, MSG_LINE, iov, 3);
+	(void)relay_send(to, MSG_LINE, iov, 3);
 }
 
 /* "/nick NAME": unique, case-insensitively; everyone is told. */
@@ -304,7 +303,7 @@ relay_violation(struct child *c, const struct msg_hdr *h)
 }
 
 /* True if text holds no byte that would break a line on the wire. */
-static bool
+bool
 relay_clean(const char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -330,26 +329,22 @@ relay_bye(struct child *c, const char *p, size_t len)
 	relay_leave(c, why);
 }
 
-/* Act on one frame from a client's worker. */
+/* A message that only a client's worker may send. */
 static void
-relay_frame(struct child *c, const struct msg_hdr *h, const char *p)
+relay_client_frame(struct child *c, const struct msg_hdr *h, const char *p)
 {
-	if (c->state == CHILD_LEAVING)
-		return;			/* a client already gone */
-	if (c->state != CHILD_CLIENT || h->id != c->id) {
-		relay_violation(c, h);
-		return;
-	}
-	c->active_ms = os_now_ms();
 	switch (h->type) {
 	case MSG_SAY:
 	case MSG_ME:
-		if (!relay_clean(p, h->len))
+		if (!relay_clean(p, h->len)) {
 			relay_violation(c, h);
-		else
-			relay_chat(c, (enum msg_type)h->type, p, h->len);
+			break;
+		}
+		M.stats.bytes_in += h->len;
+		relay_chat(c, (enum msg_type)h->type, p, h->len);
 		break;
 	case MSG_PRIVMSG:
+		M.stats.bytes_in += h->len;
 		relay_privmsg(c, p, h->len);
 		break;
 	case MSG_NICK:
@@ -363,10 +358,48 @@ relay_frame(struct child *c, const struct msg_hdr *h, const char *p)
 	case MSG_BYE:
 		relay_bye(c, p, h->len);
 		break;
+	case MSG_EXPIRED:
+		M.stats.timeouts++;
+		relay_bye(c, p, h->len);
+		break;
+	case MSG_OPER:
+		admin_oper(c, p, h->len);
+		break;
+	case MSG_KICK:
+		admin_kick(c, p, h->len);
+		break;
+	case MSG_TIMEOUT:
+		admin_timeout(c, p, h->len);
+		break;
+	case MSG_PS:
+		admin_ps(c);
+		break;
+	case MSG_STATS:
+		admin_stats(c);
+		break;
 	default:
 		relay_violation(c, h);
 		break;
 	}
+}
+
+/* Act on one frame from a worker. */
+static void
+relay_frame(struct child *c, const struct msg_hdr *h, const char *p)
+{
+	if (c->state == CHILD_SPARE || h->id != c->id) {
+		relay_violation(c, h);
+		return;
+	}
+	/* A job outlives its client's leaving; its records may not. */
+	if (h->type == MSG_JOB || h->type == MSG_JOB_END) {
+		admin_job(c, h, p);
+		return;
+	}
+	if (c->state == CHILD_LEAVING)
+		return;			/* a client already gone */
+	c->active_ms = os_now_ms();
+	relay_client_frame(c, h, p);
 }
 
 /* Act on every whole frame buffered from a worker. */
@@ -450,6 +483,34 @@ relay_flush(struct child *c)
 			log_panic("epoll_ctl(MOD) failed for worker %ld: %s",
 			    (long)c->pid, strerror(errno));
 	}
+}
+
+/* Send the configuration in force to every worker, spares too. */
+void
+relay_config(void)
+{
+	const struct childq *lists[] = { &M.spares, &M.clients };
+	struct buf text;
+	struct iovec iov;
+	struct child *c, *next;
+
+	buf_init(&text, MSG_MAX_PAYLOAD);
+	if (config_dump(&M.cfg, &text) == -1) {
+		log_error("reload: the configuration is too large to send to "
+		    "workers (%s); they keep the old one", strerror(errno));
+		buf_free(&text);
+		return;
+	}
+	iov.iov_base = text.data + text.off;
+	iov.iov_len = text.len;
+	/* relay_send may kill a child and move it off its list. */
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		for (c = TAILQ_FIRST(lists[i]); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, entry);
+			(void)relay_send(c, MSG_CONFIG, &iov, 1);
+		}
+	}
+	buf_free(&text);
 }
 
 /* End of a loop turn: write every queue that grew during it. */

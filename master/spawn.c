@@ -8,7 +8,8 @@
  *
  * Public: spawn_init, spawn_worker, spawn_take_spare, spawn_refill,
  * spawn_reap, spawn_kill, spawn_kill_all, spawn_signal_all,
- * spawn_collect, child_close_channel, child_set_state.
+ * spawn_collect, spawn_adopt, spawn_orphans, child_close_channel,
+ * child_set_state.
  */
 #include <errno.h>
 #include <signal.h>
@@ -28,12 +29,6 @@
 
 #define PID_HASH	4096		/* buckets; chains stay short */
 #define SPAWN_RETRY_MS	1000		/* after fork() or socketpair() fails */
-/*
- * A worker's channel queue may pass max_output_queue by this much before
- * the worker counts as stuck: room for a busy machine to deschedule a
- * healthy worker for a while under a flood, not for a hung one.
- */
-#define CHAN_HEADROOM	(4 * 1024 * 1024)
 
 static struct child *pid_hash[PID_HASH];
 static struct child *dead;		/* reaped this turn, freed at its end */
@@ -296,6 +291,58 @@ exit_text(int status, char *buf, size_t size)
 	return buf;
 }
 
+/* A worker died with its pipe job alive: the job is ours to reap now. */
+void
+spawn_adopt(struct child *c)
+{
+	struct orphan *o;
+
+	/* PR_SET_PDEATHSIG has sent it SIGKILL; its group may need one. */
+	if (kill(-c->job_pid, SIGKILL) == -1 && errno != ESRCH)
+		log_warning("kill(-%ld): %s", (long)c->job_pid, strerror(errno));
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		log_warning("out of memory tracking orphaned job %ld",
+		    (long)c->job_pid);
+		return;
+	}
+	o->pid = c->job_pid;
+	o->id = c->id;
+	o->since_ms = c->job_ms;
+	memcpy(o->name, c->job_name, sizeof(o->name));
+	o->next = M.orphans;
+	M.orphans = o;
+	M.norphans++;
+	c->job_pid = 0;
+}
+
+/* Pipe jobs we adopted and have not reaped yet. */
+const struct orphan *
+spawn_orphans(void)
+{
+	return M.orphans;
+}
+
+/* Reap an adopted job if pid is one; true if it was. */
+static bool
+spawn_reap_orphan(pid_t pid, int status)
+{
+	struct orphan **pp, *o;
+	char how[32];
+
+	for (pp = &M.orphans; (o = *pp) != NULL; pp = &o->next) {
+		if (o->pid != pid)
+			continue;
+		*pp = o->next;
+		M.norphans--;
+		log_info("reaped pipe job %ld (%s) of client #%u after its "
+		    "worker died: %s", (long)pid, o->name, o->id,
+		    exit_text(status, how, sizeof(how)));
+		free(o);
+		return true;
+	}
+	return false;
+}
+
 /* Account for one reaped child and tell whoever needs to know. */
 static void
 child_exited(struct child *c, int status)
@@ -304,6 +351,8 @@ child_exited(struct child *c, int status)
 	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 
 	relay_drain(c);			/* its last words come first */
+	if (c->job_pid != 0)
+		spawn_adopt(c);
 	M.stats.reaped++;
 	(void)exit_text(status, how, sizeof(how));
 	if (!clean && !c->killed) {
@@ -356,7 +405,10 @@ spawn_reap(void)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((c = child_find(pid)) == NULL) {
+		if ((c = child_find(pid)) == NULL &&
+		    spawn_reap_orphan(pid, status))
+			continue;
+		if (c == NULL) {
 			/*
 			 * We are a subreaper: an orphaned grandchild lands
 			 * here.  Reaping it is all there is to do.

@@ -9,7 +9,10 @@
  *
  * Public: command_line.
  */
+#include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -34,6 +37,12 @@ static cmd_fn cmd_who;
 static cmd_fn cmd_msg;
 static cmd_fn cmd_me;
 static cmd_fn cmd_quit;
+static cmd_fn cmd_kick;
+static cmd_fn cmd_timeout;
+static cmd_fn cmd_pipe;
+static cmd_fn cmd_ps;
+static cmd_fn cmd_stats;
+static cmd_fn cmd_oper;
 
 static const struct command commands[] = {
 	{ "help", "[command]", "list the commands, or explain one", cmd_help },
@@ -42,8 +51,18 @@ static const struct command commands[] = {
 	{ "who", "", "list everyone connected", cmd_who },
 	{ "msg", "NICK|#ID text", "send text to one person only", cmd_msg },
 	{ "me", "text", "tell everyone what you are doing", cmd_me },
+	{ "kick", "NICK|#ID [reason]", "disconnect someone (operators)",
+	    cmd_kick },
+	{ "timeout", "NICK|#ID SECONDS",
+	    "set someone's read timeout, 0 = none (operators)", cmd_timeout },
+	{ "pipe", "NAME text", "run a configured program on text", cmd_pipe },
+	{ "ps", "", "list the server's processes", cmd_ps },
+	{ "stats", "", "show the server's counters", cmd_stats },
+	{ "oper", "PASSWORD", "become an operator", cmd_oper },
 	{ "quit", "[message]", "leave the chat", cmd_quit },
 };
+
+#define TIMEOUT_MAX	604800		/* a week, as idle_timeout */
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -99,7 +118,7 @@ cmd_help(struct worker *w, const struct command *self, const char *args,
 		return;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		worker_say(w, "/%-5s %-16s %s", commands[i].name,
+		worker_say(w, "/%-7s %-17s %s", commands[i].name,
 		    commands[i].args, commands[i].help);
 	worker_say(w, "Any other line goes to everyone; start it with // to "
 	    "send a line that begins with /.");
@@ -162,6 +181,162 @@ cmd_msg(struct worker *w, const struct command *self, const char *args,
 	iov[2].iov_base = (void *)(uintptr_t)text;
 	iov[2].iov_len = len - (size_t)(text - args);
 	worker_send(w, MSG_PRIVMSG, iov, 3);
+}
+
+/* Split "WORD rest" at the first blank; -1 if there is no word. */
+static int
+split_word(const char *args, size_t len, size_t *wlen, const char **rest,
+    size_t *rlen)
+{
+	const char *end = args + len, *p = args;
+
+	while (p < end && *p != ' ' && *p != '\t')
+		p++;
+	if (p == args)
+		return -1;
+	*wlen = (size_t)(p - args);
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	*rest = p;
+	*rlen = (size_t)(end - p);
+	return 0;
+}
+
+/* Send "word NUL rest" to the master. */
+static void
+command_send2(struct worker *w, enum msg_type type, const char *word,
+    size_t wlen, const char *rest, size_t rlen)
+{
+	struct iovec iov[3];
+
+	iov[0].iov_base = (void *)(uintptr_t)word;
+	iov[0].iov_len = wlen;
+	iov[1].iov_base = (void *)(uintptr_t)"";
+	iov[1].iov_len = 1;
+	iov[2].iov_base = (void *)(uintptr_t)rest;
+	iov[2].iov_len = rlen;
+	worker_send(w, type, iov, 3);
+}
+
+/* "/kick TARGET [reason]": the master checks rights and target. */
+static void
+cmd_kick(struct worker *w, const struct command *self, const char *args,
+    size_t len)
+{
+	const char *rest;
+	size_t wlen, rlen;
+
+	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
+	    wlen > MSG_PEER_MAX)
+		command_usage(w, self);
+	else
+		command_send2(w, MSG_KICK, args, wlen, rest, rlen);
+}
+
+/* "/timeout TARGET SECONDS" */
+static void
+cmd_timeout(struct worker *w, const struct command *self, const char *args,
+    size_t len)
+{
+	char num[16];
+	const char *rest;
+	size_t wlen, rlen;
+	char *end;
+	unsigned long secs;
+
+	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
+	    wlen > MSG_PEER_MAX || rlen == 0 || rlen >= sizeof(num)) {
+		command_usage(w, self);
+		return;
+	}
+	memcpy(num, rest, rlen);
+	num[rlen] = '\0';
+	errno = 0;
+	secs = strtoul(num, &end, 10);
+	if (num[0] < '0' || num[0] > '9' || *end != '\0' || errno != 0 ||
+	    secs > TIMEOUT_MAX) {
+		worker_say(w, "ERR SECONDS must be a whole number from 0 (no "
+		    "timeout) to %d", TIMEOUT_MAX);
+		return;
+	}
+	command_send2(w, MSG_TIMEOUT, args, wlen, num, rlen);
+}
+
+/* The configured pipe names, for an error message. */
+static void
+pipe_names(const struct config *cfg, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < cfg->npipes && n + 20 < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "",
+		    cfg->pipes[i].name);
+}
+
+/* "/pipe NAME text": run the program configured as pipe.NAME. */
+static void
+cmd_pipe(struct worker *w, const struct command *self, const char *args,
+    size_t len)
+{
+	const struct config *cfg = worker_config(w);
+	const struct pipe_prog *prog;
+	char name[CONFIG_NAME_MAX + 1], names[256];
+	const char *rest;
+	size_t wlen, rlen;
+
+	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
+	    wlen > CONFIG_NAME_MAX) {
+		command_usage(w, self);
+		return;
+	}
+	memcpy(name, args, wlen);
+	name[wlen] = '\0';
+	pipe_names(cfg, names, sizeof(names));
+	if (cfg->npipes == 0)
+		worker_say(w, "ERR no pipe programs are configured here");
+	else if ((prog = config_pipe(cfg, name)) == NULL)
+		worker_say(w, "ERR no pipe program called %s; there are: %s",
+		    name, names);
+	else if (pipe_busy())
+		worker_say(w, "ERR your last /pipe job is still running; one "
+		    "at a time");
+	else if (pipe_start(w, cfg, prog, rest, rlen) == -1)
+		worker_say(w, "ERR cannot run %s (%s): %s", name, prog->argv[0],
+		    strerror(errno));
+}
+
+/* "/ps": the master knows every process. */
+static void
+cmd_ps(struct worker *w, const struct command *self, const char *args,
+    size_t len)
+{
+	(void)self;
+	(void)args;
+	(void)len;
+	worker_send(w, MSG_PS, NULL, 0);
+}
+
+/* "/stats": the master keeps the counters. */
+static void
+cmd_stats(struct worker *w, const struct command *self, const char *args,
+    size_t len)
+{
+	(void)self;
+	(void)args;
+	(void)len;
+	worker_send(w, MSG_STATS, NULL, 0);
+}
+
+/* "/oper PASSWORD": the master compares; we slow down guessing. */
+static void
+cmd_oper(struct worker *w, const struct command *self, const char *args,
+    size_t len)
+{
+	if (len == 0 || len > 256)
+		command_usage(w, self);
+	else
+		command_send(w, MSG_OPER, args, len);
 }
 
 /* "/me text" */

@@ -35,6 +35,9 @@
 #define CHAN_PAUSE	(64 * 1024)	/* stop reading the client past this */
 #define CHAN_LIMIT	(1024 * 1024)	/* most queued for the master */
 #define IDLE_NOTE_MS	1000		/* tell the master we are active */
+#define OPER_FREE_TRIES	3		/* wrong passwords before a delay */
+#define OPER_DELAY_MS	2000		/* per wrong password past those */
+#define OPER_DELAY_MAX	30000
 #define EX_SOFTWARE	70
 
 enum wstate {
@@ -61,6 +64,9 @@ struct worker {
 	int64_t	 tokens;		/* flood bucket, in thousandths */
 	int64_t	 tokens_at;		/* when it was last refilled */
 	int64_t	 close_by;		/* W_CLOSING gives up then */
+	int64_t	 hold_until;		/* wrong passwords: read nothing till */
+	unsigned oper_failures;
+	struct config own;		/* from MSG_CONFIG, once reloaded */
 };
 
 static struct worker W;
@@ -106,6 +112,7 @@ worker_close(struct worker *w, const char *why, bool flush)
 		return;
 	if (why[0] != '\0')
 		worker_send(w, MSG_BYE, &iov, 1);
+	pipe_abort();			/* reaped before we exit */
 	w->state = W_CLOSING;
 	w->close_by = os_now_ms() + (int64_t)w->cfg->shutdown_grace * 1000;
 	if (!flush)
@@ -145,6 +152,28 @@ worker_say(struct worker *w, const char *fmt, ...)
 	line[n++] = '\r';
 	line[n++] = '\n';
 	worker_tell(w, line, (size_t)n);
+}
+
+/* The configuration in force for this worker. */
+const struct config *
+worker_config(const struct worker *w)
+{
+	return w->cfg;
+}
+
+/* Tell the master a pipe job started or was reaped (for /ps, logs). */
+void
+worker_job(struct worker *w, enum msg_type type, pid_t pid, const char *name,
+    int status)
+{
+	struct msg_job mj;
+	struct iovec iov = { .iov_base = &mj, .iov_len = sizeof(mj) };
+
+	memset(&mj, 0, sizeof(mj));
+	mj.pid = (int32_t)pid;
+	mj.status = status;
+	(void)snprintf(mj.name, sizeof(mj.name), "%s", name);
+	worker_send(w, type, &iov, 1);
 }
 
 /* "/quit": the client asked to go. */
@@ -194,11 +223,90 @@ worker_shutdown(struct worker *w)
 	worker_close(w, "", true);	/* no BYE: the master is not asking */
 }
 
+/* MSG_OPER_RESULT: granted, or one more wrong password. */
+static void
+worker_oper_result(struct worker *w, const char *p, size_t len)
+{
+	int64_t delay;
+
+	if (len == 1 && p[0] == 1) {
+		w->oper_failures = 0;
+		return;
+	}
+	worker_say(w, "ERR wrong password");
+	if (++w->oper_failures < OPER_FREE_TRIES)
+		return;
+	/* Guessing gets slower: nothing more is read for a while. */
+	delay = (int64_t)(w->oper_failures - OPER_FREE_TRIES + 1) * OPER_DELAY_MS;
+	if (delay > OPER_DELAY_MAX)
+		delay = OPER_DELAY_MAX;
+	w->hold_until = os_now_ms() + delay;
+}
+
+/* MSG_SET_TIMEOUT: a new read timeout, counted from now. */
+static void
+worker_set_timeout(struct worker *w, const char *p, size_t len)
+{
+	uint32_t secs;
+
+	if (len != sizeof(secs))
+		return;
+	memcpy(&secs, p, sizeof(secs));
+	w->read_timeout = secs;
+	w->last_line = os_now_ms();
+}
+
+/* MSG_CONFIG: the master reloaded; take the new settings. */
+static void
+worker_reconfigure(struct worker *w, const char *p, size_t len)
+{
+	struct config next;
+	char err[CONFIG_ERR_MAX];
+
+	config_defaults(&next);
+	if (config_parse(&next, p, len, "reload", err, sizeof(err)) == -1) {
+		log_error("worker for client #%u: bad MSG_CONFIG: %s", w->id,
+		    err);
+		config_free(&next);
+		return;
+	}
+	/* The configuration inherited at fork is the master's memory. */
+	if (w->cfg == &w->own)
+		config_free(&w->own);
+	w->own = next;
+	w->cfg = &w->own;
+	w->lr.max = w->cfg->max_line;
+	w->out.limit = w->cfg->max_output_queue;
+	if (w->tokens > (int64_t)w->cfg->flood_burst * 1000)
+		w->tokens = (int64_t)w->cfg->flood_burst * 1000;
+}
+
+/* MSG_CLOSE: kicked; say the last line, close, no BYE needed. */
+static void
+worker_kicked(struct worker *w, const char *p, size_t len)
+{
+	worker_tell(w, p, len);
+	worker_close(w, "", true);
+}
+
 /* Act on one frame from the master. */
 static void
 worker_frame(struct worker *w, const struct msg_hdr *h, const char *p)
 {
 	switch (h->type) {
+	case MSG_OPER_RESULT:
+		worker_oper_result(w, p, h->len);
+		break;
+	case MSG_SET_TIMEOUT:
+		worker_set_timeout(w, p, h->len);
+		break;
+	case MSG_CONFIG:
+		worker_reconfigure(w, p, h->len);
+		break;
+	case MSG_CLOSE:
+		if (w->state == W_ACTIVE)
+			worker_kicked(w, p, h->len);
+		break;
 	case MSG_CLIENT:
 		worker_take_client(w, p, h->len);
 		break;
@@ -224,6 +332,7 @@ worker_orphaned(struct worker *w)
 
 	if (w->cl != -1 && write(w->cl, bye, sizeof(bye) - 1) == -1)
 		log_debug("client #%u: %s", w->id, strerror(errno));
+	pipe_abort();			/* PR_SET_PDEATHSIG would, too */
 	worker_exit(0);
 }
 
@@ -268,7 +377,8 @@ static bool
 worker_may_read(const struct worker *w)
 {
 	return w->state == W_ACTIVE && msgq_pending(&w->chout) < CHAN_PAUSE &&
-	    (w->cfg->flood_rate == 0 || w->tokens >= 1000);
+	    (w->cfg->flood_rate == 0 || w->tokens >= 1000) &&
+	    (w->hold_until == 0 || os_now_ms() >= w->hold_until);
 }
 
 /* One line from the client (or a too-long one): spend, then act. */
@@ -355,23 +465,37 @@ worker_write_client(struct worker *w)
 	}
 }
 
-/* Deadlines due: the read timeout; the end of a goodbye. */
+/* The read timeout fired: tell the client, close, tell the master. */
+static void
+worker_expire(struct worker *w)
+{
+	char why[64];
+	struct iovec iov = { .iov_base = why };
+
+	worker_say(w, "*** read timeout (%u s)", w->read_timeout);
+	(void)snprintf(why, sizeof(why), "read timeout after %u s",
+	    w->read_timeout);
+	iov.iov_len = strlen(why);
+	worker_send(w, MSG_EXPIRED, &iov, 1);
+	worker_close(w, "", true);
+}
+
+/* Deadlines due: the read timeout, a pipe job's, the end of a goodbye. */
 static void
 worker_deadlines(struct worker *w, int64_t now)
 {
-	char why[64];
-
 	if (w->state == W_ACTIVE && w->read_timeout != 0 &&
-	    now - w->last_line >= (int64_t)w->read_timeout * 1000) {
-		worker_say(w, "*** read timeout (%u s)", w->read_timeout);
-		(void)snprintf(why, sizeof(why), "read timeout after %u s",
-		    w->read_timeout);
-		worker_close(w, why, true);
-	}
+	    now - w->last_line >= (int64_t)w->read_timeout * 1000)
+		worker_expire(w);
+	pipe_tick(now);
+	if (w->hold_until != 0 && now >= w->hold_until)
+		w->hold_until = 0;
 	if (w->state == W_CLOSING && (w->out.len == 0 || now >= w->close_by))
 		worker_drop_client(w);
-	if (w->state == W_CLOSING && w->cl == -1 &&
-	    (msgq_pending(&w->chout) == 0 || now >= w->close_by))
+	if (w->state == W_CLOSING && w->cl == -1 && now >= w->close_by)
+		worker_exit(0);		/* a stuck job: the master reaps it */
+	if (w->state == W_CLOSING && w->cl == -1 && !pipe_busy() &&
+	    msgq_pending(&w->chout) == 0)
 		worker_exit(0);
 }
 
@@ -394,29 +518,35 @@ worker_timeout(const struct worker *w, int64_t now)
 	}
 	if (w->state == W_CLOSING)
 		d = d == -1 || w->close_by < d ? w->close_by : d;
+	if ((t = pipe_deadline()) != 0)
+		d = d == -1 || t < d ? t : d;
+	if (w->hold_until != 0)
+		d = d == -1 || w->hold_until < d ? w->hold_until : d;
 	if (d == -1)
 		return -1;
 	return d <= now ? 0 : (int)(d - now);
 }
 
-/* Wait for the channel and the client; handle what is ready. */
+/* Wait for the channel, the client and a pipe job; handle what is ready. */
 static void
 worker_turn(struct worker *w)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[5];
 	int64_t now = os_now_ms();
-	int n;
+	int n, njob;
 
 	/* The bucket fills with time, whether or not input is waiting. */
 	if (w->state == W_ACTIVE && w->cfg->flood_rate != 0)
 		worker_refill(w, now);
 	pfd[0].fd = w->ch;
 	pfd[0].events = POLLIN | (msgq_pending(&w->chout) ? POLLOUT : 0);
-	pfd[1].fd = w->cl;
+	pfd[1].fd = w->cl;		/* poll() skips a negative fd */
 	pfd[1].events = (worker_may_read(w) && w->inoff == w->inlen ?
 	    POLLIN : 0) | (w->out.len > 0 ? POLLOUT : 0);
-	pfd[0].revents = pfd[1].revents = 0;
-	n = poll(pfd, w->cl == -1 ? 1 : 2, worker_timeout(w, now));
+	njob = pipe_pollfds(&pfd[2]);
+	for (int i = 0; i < 2 + njob; i++)
+		pfd[i].revents = 0;
+	n = poll(pfd, (nfds_t)(2 + njob), worker_timeout(w, now));
 	if (n == -1 && errno != EINTR) {
 		log_error("worker for client #%u: poll: %s", w->id,
 		    strerror(errno));
@@ -430,6 +560,8 @@ worker_turn(struct worker *w)
 	if (w->cl != -1 && pfd[1].revents & (POLLIN | POLLHUP | POLLERR) &&
 	    w->state == W_ACTIVE)
 		worker_read_client(w, now);
+	if (n > 0)
+		pipe_events(w, &pfd[2], njob);
 	if (w->inoff < w->inlen)
 		worker_parse(w, now);	/* lines held back by the bucket */
 	worker_write_client(w);

@@ -1,0 +1,244 @@
+/*
+ * conf.c - the configuration in force: built from the file and the
+ * command line, reloaded on SIGHUP, and the operator password.
+ *
+ * conf_build() is the one recipe, used at start and on reload: built-in
+ * defaults, then the file (-c), then each -o in order, then -l.  A
+ * reload that fails leaves everything as it was.  Listening sockets stay
+ * as they are: a reload that changes them is refused, loudly.
+ *
+ * Public: conf_build, conf_password, conf_reload.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master.h"
+#include "os.h"
+#include "sock.h"
+
+#define PASSWORD_LEN	16		/* random password: characters */
+
+/* Apply one "-o key=value" (syntax checked by main already). */
+static int
+conf_override(struct config *cfg, const char *kv, bool *listen_cleared,
+    char *err, size_t errlen)
+{
+	char key[64], msg[CONFIG_ERR_MAX];
+	const char *eq = strchr(kv, '='), *value;
+	size_t klen;
+
+	/* "-o 'key = value'" works as in the file. */
+	kv += strspn(kv, " \t");
+	klen = (size_t)(eq - kv);
+	if (klen >= sizeof(key))
+		klen = sizeof(key) - 1;
+	memcpy(key, kv, klen);
+	key[klen] = '\0';
+	key[strcspn(key, " \t")] = '\0';
+	value = eq + 1 + strspn(eq + 1, " \t");
+	if (strcmp(key, "listen") == 0 && !*listen_cleared) {
+		config_listen_clear(cfg);	/* -o replaces the file's */
+		*listen_cleared = true;
+	}
+	if (config_set(cfg, key, value, msg, sizeof(msg)) == -1) {
+		(void)snprintf(err, errlen, "-o %s: %s", kv, msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every listen address must parse now, not fail later at bind time. */
+static int
+conf_check_listen(const struct config *cfg, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	for (int i = 0; i < cfg->nlisten; i++) {
+		if (sock_parse(cfg->listen[i], &ss, &len) == -1) {
+			(void)snprintf(err, errlen, "listen: '%s' is not "
+			    "IPV4:PORT, [IPV6]:PORT or *:PORT", cfg->listen[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Defaults, the file, -o, -l: the configuration to run with. */
+int
+conf_build(struct config *cfg, char *err, size_t errlen)
+{
+	char msg[CONFIG_ERR_MAX];
+	bool cleared = false;
+
+	config_defaults(cfg);
+	if (M.config_path != NULL &&
+	    config_load(cfg, M.config_path, err, errlen) == -1)
+		return -1;
+	for (int i = 0; i < M.noverrides; i++)
+		if (conf_override(cfg, M.overrides[i], &cleared, err,
+		    errlen) == -1)
+			return -1;
+	if (M.ncli_listen > 0)
+		config_listen_clear(cfg);
+	for (int i = 0; i < M.ncli_listen; i++) {
+		if (config_set(cfg, "listen", M.cli_listen[i], msg,
+		    sizeof(msg)) == -1) {
+			(void)snprintf(err, errlen, "-l: %s", msg);
+			return -1;
+		}
+	}
+	return conf_check_listen(cfg, err, errlen);
+}
+
+/* The first line of the password file. */
+static int
+conf_read_password(const char *path, char *out, size_t size, char *err,
+    size_t errlen)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		goto fail;
+	do {
+		n = read(fd, out, size - 1);
+	} while (n == -1 && errno == EINTR);
+	(void)close(fd);
+	if (n == -1)
+		goto fail;
+	out[n] = '\0';
+	out[strcspn(out, "\r\n")] = '\0';
+	if (out[0] == '\0') {
+		(void)snprintf(err, errlen, "oper_password_file %s: the first "
+		    "line is empty", path);
+		return -1;
+	}
+	return 0;
+fail:
+	(void)snprintf(err, errlen, "cannot read oper_password_file %s: %s",
+	    path, strerror(errno));
+	return -1;
+}
+
+/* A fresh random password, in letters nobody misreads. */
+static int
+conf_random_password(char *out, size_t size)
+{
+	static const char abc[] = "abcdefghjkmnpqrstuvwxyz23456789";
+	unsigned char r[PASSWORD_LEN];
+
+	if (size <= PASSWORD_LEN || os_random(r, sizeof(r)) == -1)
+		return -1;
+	for (size_t i = 0; i < PASSWORD_LEN; i++)
+		out[i] = abc[r[i] % (sizeof(abc) - 1)];
+	out[PASSWORD_LEN] = '\0';
+	return 0;
+}
+
+/*
+ * The operator password cfg asks for: "" when admin = everyone, the
+ * file's first line, or (no file) the random one we already have or a
+ * new one, logged once at notice level so the operator can use it.
+ */
+int
+conf_password(const struct config *cfg, char *out, size_t size)
+{
+	char err[CONFIG_ERR_MAX];
+
+	if (cfg->admin == ADMIN_EVERYONE) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (cfg->oper_password_file != NULL) {
+		if (conf_read_password(cfg->oper_password_file, out, size, err,
+		    sizeof(err)) == -1) {
+			log_error("%s", err);
+			return -1;
+		}
+		M.password_random = false;
+		return 0;
+	}
+	if (M.password_random && out[0] != '\0')
+		return 0;
+	if (conf_random_password(out, size) == -1) {
+		log_error("cannot make a random operator password: %s",
+		    strerror(errno));
+		return -1;
+	}
+	M.password_random = true;
+	log_notice("operator password for this run: %s (set "
+	    "oper_password_file to choose one)", out);
+	return 0;
+}
+
+/* Do two configurations listen on the same addresses, in order? */
+static bool
+conf_same_listen(const struct config *a, const struct config *b)
+{
+	if (a->nlisten != b->nlisten)
+		return false;
+	for (int i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i], b->listen[i]) != 0)
+			return false;
+	return true;
+}
+
+/* Spares beyond the new pool size go; their exit is quiet. */
+static void
+conf_trim_spares(void)
+{
+	struct child *c;
+
+	while (M.nspares > M.cfg.spare_workers &&
+	    (c = TAILQ_LAST(&M.spares, childq)) != NULL) {
+		child_set_state(c, CHILD_LEAVING);
+		relay_control(c, MSG_SHUTDOWN);
+	}
+}
+
+/* SIGHUP: build the configuration anew; apply it, or keep the old. */
+void
+conf_reload(void)
+{
+	char err[CONFIG_ERR_MAX], pw[PASSWORD_MAX + 1];
+	struct config next;
+	struct child *c;
+
+	err[0] = '\0';
+	log_notice("SIGHUP: reloading %s", M.config_path ? M.config_path :
+	    "the configuration (no -c file: defaults and -o only)");
+	memcpy(pw, M.password, sizeof(pw));
+	if (conf_build(&next, err, sizeof(err)) == -1 ||
+	    conf_password(&next, pw, sizeof(pw)) == -1) {
+		if (err[0] != '\0')
+			log_error("reload failed: %s; the old configuration "
+			    "stays in force", err);
+		config_free(&next);
+		return;
+	}
+	if (!conf_same_listen(&M.cfg, &next))
+		log_warning("reload: listen addresses cannot change while "
+		    "running; keeping the old ones (restart to change them)");
+	/* The listeners stay as they are, and so does the list. */
+	config_listen_clear(&next);
+	for (int i = 0; i < M.cfg.nlisten; i++)
+		(void)config_set(&next, "listen", M.cfg.listen[i], err,
+		    sizeof(err));
+	config_free(&M.cfg);
+	M.cfg = next;
+	memcpy(M.password, pw, sizeof(M.password));
+	log_set_level(M.cfg.log_level);
+	TAILQ_FOREACH(c, &M.clients, entry)
+		c->out.out.limit = M.cfg.max_output_queue + CHAN_HEADROOM;
+	conf_trim_spares();
+	relay_config();
+	log_notice("configuration reloaded: up to %u clients, %u spare "
+	    "workers, admin = %s, %d pipe program%s", M.cfg.max_clients,
+	    M.cfg.spare_workers, M.cfg.admin == ADMIN_EVERYONE ? "everyone" :
+	    "operators", M.cfg.npipes, M.cfg.npipes == 1 ? "" : "s");
+}

@@ -1,0 +1,409 @@
+/*
+ * pipe.c - /pipe jobs: a configured program run on one line of text.
+ *
+ * A job is a child of the worker, in a process group of its own, started
+ * with execve(): argv from the configuration (never a shell), a minimal
+ * environment, stdin and stdout on pipes, stderr on /dev/null, default
+ * signal dispositions, and no other descriptor.  PR_SET_PDEATHSIG kills
+ * it if its worker dies first; the master, a subreaper, then reaps it.
+ *
+ * The worker writes the text and a newline, closes stdin, and reads
+ * stdout through the same poll() as everything else, so its client
+ * keeps chatting while a job runs.  Output lines go back as "[NAME]
+ * line", cleaned like typed text; past pipe_max_output they are cut and
+ * the job killed.  Past pipe_timeout the group gets SIGTERM, and SIGKILL
+ * a second later.  SIGCHLD reaches the worker through its own self-pipe,
+ * made when the first job starts; the job is always reaped here.
+ *
+ * Public: pipe_start, pipe_busy, pipe_pollfds, pipe_events,
+ * pipe_deadline, pipe_tick, pipe_abort.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "line.h"
+#include "log.h"
+#include "os.h"
+#include "sigpipe.h"
+#include "sock.h"
+#include "worker.h"
+
+#define KILL_AFTER_MS	1000		/* SIGTERM, then SIGKILL */
+#define EX_NOEXEC	127
+
+struct job {
+	pid_t	 pid;			/* 0: no job; set until reaped */
+	int	 in, out;		/* pipe ends; -1 once closed */
+	char	 name[CONFIG_NAME_MAX + 1];
+	struct buf text;		/* for stdin, not yet written */
+	struct line_reader lr;		/* cleans the output */
+	size_t	 got;			/* output bytes read */
+	size_t	 max;			/* pipe_max_output */
+	unsigned timeout;		/* pipe_timeout, seconds */
+	int64_t	 deadline;		/* SIGTERM then */
+	int64_t	 kill_at;		/* SIGKILL then, once SIGTERM went */
+	bool	 timed_out, cut, killed;
+};
+
+static struct job J = { .in = -1, .out = -1 };
+static bool chld_caught;		/* SIGCHLD goes to our self-pipe */
+
+/* Is a job running (or not reaped yet)? */
+bool
+pipe_busy(void)
+{
+	return J.pid != 0;
+}
+
+/* Close one of the job's pipe ends, once. */
+static void
+job_close(int *fd)
+{
+	if (*fd != -1)
+		(void)close(*fd);
+	*fd = -1;
+}
+
+/* Signal the job's whole process group. */
+static void
+job_signal(int sig)
+{
+	if (J.pid != 0 && kill(-J.pid, sig) == -1 && errno != ESRCH)
+		log_error("kill(-%ld, %d): %s", (long)J.pid, sig,
+		    strerror(errno));
+}
+
+/* In the job's child: become the program, or exit 127. */
+static _Noreturn void
+job_exec(const struct pipe_prog *prog, int in, int out, int null,
+    pid_t worker)
+{
+	static char path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	static char lang[] = "LANG=C.UTF-8";
+	char *const env[] = { path, lang, NULL };
+	sigset_t none;
+
+	/* Our own group, so a timeout can kill everything it started. */
+	if (setpgid(0, 0) == -1 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0UL, 0UL, 0UL) == -1 ||
+	    getppid() != worker)		/* the worker died already */
+		_exit(EX_NOEXEC);
+	/* Ignored signals stay ignored across execve(): undo ours. */
+	sigemptyset(&none);
+	if (os_signals_default() == -1 ||
+	    sigprocmask(SIG_SETMASK, &none, NULL) == -1 ||
+	    dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
+	    dup2(null, STDERR_FILENO) == -1 || os_close_except(-1, -1) == -1)
+		_exit(EX_NOEXEC);
+	execve(prog->argv[0], prog->argv, env);
+	_exit(EX_NOEXEC);
+}
+
+/* Route SIGCHLD to a self-pipe of the worker's own, the first time. */
+static int
+job_catch_sigchld(void)
+{
+	if (chld_caught)
+		return 0;
+	if (sigpipe_open() == -1 || sigpipe_catch(SIGCHLD) == -1)
+		return -1;
+	chld_caught = true;
+	return 0;
+}
+
+/* Fork and exec; the pipe ends are ours on success. */
+static pid_t
+job_fork(const struct pipe_prog *prog, int in[2], int out[2], int null)
+{
+	sigset_t all, old;
+	pid_t pid, self = getpid();
+	int saved;
+
+	sigfillset(&all);
+	if (sigprocmask(SIG_BLOCK, &all, &old) == -1)
+		return -1;
+	if ((pid = fork()) == 0)
+		job_exec(prog, in[0], out[1], null, self);
+	saved = errno;
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid > 0 && setpgid(pid, pid) == -1 && errno != EACCES &&
+	    errno != ESRCH)
+		log_debug("setpgid(%ld): %s", (long)pid, strerror(errno));
+	errno = saved;
+	return pid;
+}
+
+/* Start a job on text; -1 with errno set if it could not start. */
+int
+pipe_start(struct worker *w, const struct config *cfg,
+    const struct pipe_prog *prog, const char *text, size_t len)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, null = -1, saved;
+	pid_t pid;
+
+	if (access(prog->argv[0], X_OK) == -1 || job_catch_sigchld() == -1 ||
+	    pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
+	    (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
+	    (pid = job_fork(prog, in, out, null)) == -1)
+		goto fail;
+	(void)close(in[0]);
+	(void)close(out[1]);
+	(void)close(null);
+	memset(&J, 0, sizeof(J));
+	J.pid = pid;
+	J.in = in[1];
+	J.out = out[0];
+	(void)snprintf(J.name, sizeof(J.name), "%s", prog->name);
+	J.max = cfg->pipe_max_output;
+	J.timeout = cfg->pipe_timeout;
+	J.deadline = os_now_ms() + (int64_t)cfg->pipe_timeout * 1000;
+	buf_init(&J.text, 0);
+	line_init(&J.lr, cfg->max_line);
+	if (sock_nonblock(J.in) == -1 || sock_nonblock(J.out) == -1 ||
+	    buf_append(&J.text, text, len) == -1 ||
+	    buf_append(&J.text, "\n", 1) == -1) {
+		pipe_abort();		/* started, so it must be reaped */
+		return 0;
+	}
+	worker_job(w, MSG_JOB, J.pid, J.name, 0);
+	return 0;
+fail:
+	saved = errno;
+	for (int i = 0; i < 2; i++) {
+		if (in[i] != -1)
+			(void)close(in[i]);
+		if (out[i] != -1)
+			(void)close(out[i]);
+	}
+	if (null != -1)
+		(void)close(null);
+	errno = saved;
+	return -1;
+}
+
+/* Kill the job now (its client is leaving); it is reaped as usual. */
+void
+pipe_abort(void)
+{
+	if (J.pid == 0)
+		return;
+	J.killed = true;
+	job_signal(SIGKILL);
+	job_close(&J.in);
+	job_close(&J.out);
+}
+
+/* Descriptors to poll for the job: self-pipe, stdin, stdout. */
+int
+pipe_pollfds(struct pollfd *p)
+{
+	int n = 0;
+
+	if (chld_caught) {
+		p[n].fd = sigpipe_fd();
+		p[n++].events = POLLIN;
+	}
+	if (J.in != -1) {
+		p[n].fd = J.in;
+		p[n++].events = POLLOUT;
+	}
+	if (J.out != -1) {
+		p[n].fd = J.out;
+		p[n++].events = POLLIN;
+	}
+	return n;
+}
+
+/* One cleaned output line to the client, as "[NAME] line". */
+static void
+job_line(struct worker *w, const char *line, size_t len)
+{
+	worker_tell(w, "[", 1);
+	worker_tell(w, J.name, strlen(J.name));
+	worker_tell(w, "] ", 2);
+	worker_tell(w, line, len);
+	worker_tell(w, "\r\n", 2);
+}
+
+/* Output bytes through the line reader, to the client. */
+static void
+job_output(struct worker *w, const char *p, size_t n)
+{
+	enum line_result r;
+	size_t used;
+
+	while (n > 0) {
+		r = line_feed(&J.lr, p, n, &used);
+		p += used;
+		n -= used;
+		if (r == LINE_OK)
+			job_line(w, J.lr.buf, J.lr.len);
+		else if (r == LINE_TOOLONG)
+			job_line(w, "(line too long, cut)", 20);
+		else if (r == LINE_NOMEM)
+			break;
+	}
+}
+
+/* Output that did not end with a newline still makes a line. */
+static void
+job_flush_partial(struct worker *w)
+{
+	if (!J.lr.done && J.lr.len > 0)
+		job_output(w, "\n", 1);
+}
+
+/* Read what the job wrote; at EOF, the last unterminated line too. */
+static void
+job_read(struct worker *w)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while (J.out != -1) {
+		n = read(J.out, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			job_flush_partial(w);
+			job_close(&J.out);
+			return;
+		}
+		if ((size_t)n > J.max - J.got) {
+			n = (ssize_t)(J.max - J.got);
+			J.cut = true;
+		}
+		J.got += (size_t)n;
+		job_output(w, buf, (size_t)n);
+		if (J.cut) {
+			job_flush_partial(w);
+			pipe_abort();
+		}
+	}
+}
+
+/* Feed the text to the job's stdin, then close it. */
+static void
+job_write(void)
+{
+	ssize_t n;
+
+	while (J.in != -1 && J.text.len > 0) {
+		n = write(J.in, buf_head(&J.text), J.text.len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0)
+			break;			/* EPIPE: it does not read */
+		buf_consume(&J.text, (size_t)n);
+	}
+	buf_free(&J.text);
+	job_close(&J.in);
+}
+
+/* How the job ended, for the client's last line. */
+static void
+job_report(struct worker *w, int status)
+{
+	if (J.cut)
+		worker_say(w, "*** end of /pipe %s: output cut at %zu bytes",
+		    J.name, J.max);
+	else if (J.timed_out)
+		worker_say(w, "*** end of /pipe %s: killed after %u s "
+		    "(pipe_timeout)", J.name, J.timeout);
+	else if (WIFSIGNALED(status))
+		worker_say(w, "*** end of /pipe %s: killed by signal %d",
+		    J.name, WTERMSIG(status));
+	else if (WEXITSTATUS(status) == EX_NOEXEC)
+		worker_say(w, "*** end of /pipe %s: could not run it (status "
+		    "127)", J.name);
+	else if (WEXITSTATUS(status) != 0)
+		worker_say(w, "*** end of /pipe %s: exited with status %d",
+		    J.name, WEXITSTATUS(status));
+	else
+		worker_say(w, "*** end of /pipe %s", J.name);
+}
+
+/* The job was reaped: last output, the report, forget it. */
+static void
+job_reaped(struct worker *w, int status)
+{
+	job_read(w);
+	if (!J.killed || J.cut || J.timed_out)
+		job_report(w, status);
+	worker_job(w, MSG_JOB_END, J.pid, J.name, status);
+	job_close(&J.in);
+	job_close(&J.out);
+	buf_free(&J.text);
+	line_free(&J.lr);
+	J.pid = 0;
+}
+
+/* SIGCHLD: reap, with waitpid(-1) until nothing is left. */
+static void
+job_reap(struct worker *w)
+{
+	pid_t pid;
+	int s, status;
+
+	while ((s = sigpipe_next()) > 0)
+		;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == J.pid)
+			job_reaped(w, status);
+		else
+			log_warning("worker reaped process %ld that was not "
+			    "its job", (long)pid);
+	}
+}
+
+/* Handle the job's ready descriptors. */
+void
+pipe_events(struct worker *w, const struct pollfd *p, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (p[i].revents == 0)
+			continue;
+		if (chld_caught && p[i].fd == sigpipe_fd())
+			job_reap(w);
+		else if (p[i].fd == J.in)
+			job_write();
+		else if (p[i].fd == J.out)
+			job_read(w);
+	}
+}
+
+/* When the job next needs attention, or 0 for never. */
+int64_t
+pipe_deadline(void)
+{
+	if (J.pid == 0 || J.killed)
+		return 0;
+	return J.kill_at != 0 ? J.kill_at : J.deadline;
+}
+
+/* Time the job out: SIGTERM to its group, SIGKILL a second later. */
+void
+pipe_tick(int64_t now)
+{
+	if (J.pid == 0 || J.killed)
+		return;
+	if (!J.timed_out && now >= J.deadline) {
+		J.timed_out = true;
+		J.kill_at = now + KILL_AFTER_MS;
+		job_signal(SIGTERM);
+	} else if (J.timed_out && now >= J.kill_at) {
+		pipe_abort();
+	}
+}
