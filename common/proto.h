@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #define PROTO_NICK_MAX	16
+#define PROTO_TIMEOUT_MAX 604800	/* read timeouts: a week at most */
 
 bool	nick_valid(const char *);
 bool	nick_reserved(const char *);

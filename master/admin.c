@@ -7,11 +7,9 @@
  * (MSG_CLOSE, MSG_SET_TIMEOUT) on its channel.  /oper compares in
  * constant time; the worker slows repeated failures down.
  *
- * Public: admin_oper, admin_kick, admin_timeout, admin_ps, admin_stats,
- * admin_job.
+ * Public: admin_oper, admin_kick, admin_timeout, admin_stats, admin_job.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +21,6 @@
 #include "os.h"
 #include "proto.h"
 
-#define TIMEOUT_MAX	604800		/* a week: what /timeout accepts */
 
 /* Equal strings, in time that depends on the secret's length only. */
 static bool
@@ -156,7 +153,7 @@ admin_timeout(struct child *c, const char *p, size_t len)
 	errno = 0;
 	secs = strtoul(buf, &end, 10);
 	if (buf[0] < '0' || buf[0] > '9' || *end != '\0' || errno != 0 ||
-	    secs > TIMEOUT_MAX)
+	    secs > PROTO_TIMEOUT_MAX)
 		goto bad;
 	t->read_timeout = s32 = (uint32_t)secs;
 	(void)relay_send(t, MSG_SET_TIMEOUT,
@@ -175,86 +172,7 @@ admin_timeout(struct child *c, const char *p, size_t len)
 	return;
 bad:
 	relay_notice(c, "ERR SECONDS must be a whole number from 0 (no "
-	    "timeout) to %d", TIMEOUT_MAX);
-}
-
-/* A process's kernel state letter and parent, from /proc; -1 if gone. */
-static int
-proc_stat(pid_t pid, char *state, long *ppid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* "pid (comm) S ppid ...": comm may hold anything, even ")". */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %c %ld", state, ppid) != 2)
-		return -1;
-	return 0;
-}
-
-/* One /ps line, if the process is still there; 1 if it was listed. */
-static int
-ps_line(struct child *to, pid_t pid, const char *role, uint32_t id,
-    const char *nick, int64_t born, const char *extra)
-{
-	char state, idbuf[16], age[16];
-	long ppid;
-
-	if (proc_stat(pid, &state, &ppid) == -1)
-		return 0;
-	if (id != 0)
-		(void)snprintf(idbuf, sizeof(idbuf), "#%u", id);
-	else
-		(void)snprintf(idbuf, sizeof(idbuf), "-");
-	(void)proto_duration(age, sizeof(age), (os_now_ms() - born) / 1000);
-	relay_notice(to, "%7ld %7ld %-7s %-6s %-16s %c %-7s %s", (long)pid,
-	    ppid, role, idbuf, nick, state, age, extra);
-	return 1;
-}
-
-/* Every live process of a child: the worker and its job. */
-static int
-ps_child(struct child *to, const struct child *c)
-{
-	int n;
-
-	n = ps_line(to, c->pid, c->state == CHILD_SPARE ? "spare" : "worker",
-	    c->id, c->state == CHILD_SPARE ? "-" : c->nick, c->born_ms,
-	    c->state == CHILD_LEAVING ? "(leaving)" : "");
-	if (c->job_pid != 0)
-		n += ps_line(to, c->job_pid, "pipe", c->id, c->nick, c->job_ms,
-		    c->job_name);
-	return n;
-}
-
-/* "/ps": the server's whole process tree, checked against /proc. */
-void
-admin_ps(struct child *to)
-{
-	const struct childq *lists[] = { &M.spares, &M.clients, &M.leaving };
-	const struct orphan *o;
-	const struct child *c;
-	int n;
-
-	relay_notice(to, "%7s %7s %-7s %-6s %-16s %c %-7s %s", "PID", "PPID",
-	    "ROLE", "CLIENT", "NICK", 'S', "AGE", "PROGRAM");
-	n = ps_line(to, getpid(), "master", 0, "-", M.started_ms, "");
-	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-		TAILQ_FOREACH(c, lists[i], entry)
-			n += ps_child(to, c);
-	for (o = spawn_orphans(); o != NULL; o = o->next)
-		n += ps_line(to, o->pid, "pipe", o->id, "-", o->since_ms,
-		    o->name);
-	relay_notice(to, "*** end of /ps (%d processes)", n);
+	    "timeout) to %d", PROTO_TIMEOUT_MAX);
 }
 
 /* "/stats": uptime and counters. */

@@ -112,6 +112,11 @@ conf_read_password(const char *path, char *out, size_t size, char *err,
 	if (n == -1)
 		goto fail;
 	out[n] = '\0';
+	if (out[strcspn(out, "\r\n")] == '\0' && (size_t)n == size - 1) {
+		(void)snprintf(err, errlen, "oper_password_file %s: the first "
+		    "line is longer than %zu bytes", path, size - 2);
+		return -1;
+	}
 	out[strcspn(out, "\r\n")] = '\0';
 	if (out[0] == '\0') {
 		(void)snprintf(err, errlen, "oper_password_file %s: the first "
@@ -143,35 +148,34 @@ conf_random_password(char *out, size_t size)
 /*
  * The operator password cfg asks for: "" when admin = everyone, the
  * file's first line, or (no file) the random one we already have or a
- * new one, logged once at notice level so the operator can use it.
+ * new one, logged once so the operator can use it.  -1 with err set.
  */
 int
-conf_password(const struct config *cfg, char *out, size_t size)
+conf_password(const struct config *cfg, char *out, size_t size, char *err,
+    size_t errlen)
 {
-	char err[CONFIG_ERR_MAX];
-
 	if (cfg->admin == ADMIN_EVERYONE) {
 		out[0] = '\0';
 		return 0;
 	}
 	if (cfg->oper_password_file != NULL) {
 		if (conf_read_password(cfg->oper_password_file, out, size, err,
-		    sizeof(err)) == -1) {
-			log_error("%s", err);
+		    errlen) == -1)
 			return -1;
-		}
 		M.password_random = false;
 		return 0;
 	}
 	if (M.password_random && out[0] != '\0')
 		return 0;
 	if (conf_random_password(out, size) == -1) {
-		log_error("cannot make a random operator password: %s",
-		    strerror(errno));
+		(void)snprintf(err, errlen, "cannot make a random operator "
+		    "password: %s", strerror(errno));
 		return -1;
 	}
 	M.password_random = true;
-	log_notice("operator password for this run: %s (set "
+	/* It must reach the operator, even past a quiet log_level. */
+	log_msg(log_enabled(LL_NOTICE) ? LL_NOTICE : log_enabled(LL_WARNING) ?
+	    LL_WARNING : LL_ERROR, "operator password for this run: %s (set "
 	    "oper_password_file to choose one)", out);
 	return 0;
 }
@@ -201,24 +205,31 @@ conf_trim_spares(void)
 	}
 }
 
+/* A reload that cannot be applied: say why; keep everything. */
+static void
+conf_reload_failed(struct config *next, const char *err)
+{
+	log_error("reload failed: %s; the old configuration stays in force",
+	    err);
+	config_free(next);
+}
+
 /* SIGHUP: build the configuration anew; apply it, or keep the old. */
 void
 conf_reload(void)
 {
-	char err[CONFIG_ERR_MAX], pw[PASSWORD_MAX + 1];
+	char err[CONFIG_ERR_MAX], pw[PASSWORD_MAX + 2];
 	struct config next;
+	struct buf text;
+	struct childq *lists[] = { &M.spares, &M.clients };
 	struct child *c;
 
-	err[0] = '\0';
 	log_notice("SIGHUP: reloading %s", M.config_path ? M.config_path :
 	    "the configuration (no -c file: defaults and -o only)");
-	memcpy(pw, M.password, sizeof(pw));
+	memcpy(pw, M.password, sizeof(M.password));
 	if (conf_build(&next, err, sizeof(err)) == -1 ||
-	    conf_password(&next, pw, sizeof(pw)) == -1) {
-		if (err[0] != '\0')
-			log_error("reload failed: %s; the old configuration "
-			    "stays in force", err);
-		config_free(&next);
+	    conf_password(&next, pw, sizeof(pw), err, sizeof(err)) == -1) {
+		conf_reload_failed(&next, err);
 		return;
 	}
 	if (!conf_same_listen(&M.cfg, &next))
@@ -229,16 +240,27 @@ conf_reload(void)
 	for (int i = 0; i < M.cfg.nlisten; i++)
 		(void)config_set(&next, "listen", M.cfg.listen[i], err,
 		    sizeof(err));
+	/* Workers must be able to take it, or nobody does. */
+	buf_init(&text, MSG_MAX_PAYLOAD);
+	if (config_dump(&next, &text) == -1) {
+		buf_free(&text);
+		conf_reload_failed(&next, "the configuration is too large to "
+		    "send to workers");
+		return;
+	}
 	config_free(&M.cfg);
 	M.cfg = next;
 	memcpy(M.password, pw, sizeof(M.password));
 	log_set_level(M.cfg.log_level);
-	TAILQ_FOREACH(c, &M.clients, entry)
-		c->out.out.limit = M.cfg.max_output_queue + CHAN_HEADROOM;
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		TAILQ_FOREACH(c, lists[i], entry)
+			c->out.out.limit = M.cfg.max_output_queue + CHAN_HEADROOM;
 	conf_trim_spares();
-	relay_config();
+	relay_config(&text);
+	buf_free(&text);
 	log_notice("configuration reloaded: up to %u clients, %u spare "
-	    "workers, admin = %s, %d pipe program%s", M.cfg.max_clients,
-	    M.cfg.spare_workers, M.cfg.admin == ADMIN_EVERYONE ? "everyone" :
-	    "operators", M.cfg.npipes, M.cfg.npipes == 1 ? "" : "s");
+	    "worker%s, admin = %s, %d pipe program%s", M.cfg.max_clients,
+	    M.cfg.spare_workers, M.cfg.spare_workers == 1 ? "" : "s",
+	    M.cfg.admin == ADMIN_EVERYONE ? "everyone" : "operators",
+	    M.cfg.npipes, M.cfg.npipes == 1 ? "" : "s");
 }

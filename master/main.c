@@ -122,8 +122,9 @@ configure(int argc, char **argv)
 	if (test) {
 		/* A password file must be readable; a random one is not made. */
 		if (M.cfg.oper_password_file != NULL &&
-		    conf_password(&M.cfg, M.password, sizeof(M.password)) == -1)
-			exit(EX_CONFIG);
+		    conf_password(&M.cfg, M.password, sizeof(M.password), err,
+		    sizeof(err)) == -1)
+			config_fail("", err);
 		printf("forkchatd: configuration %s is ok\n",
 		    M.config_path ? M.config_path : "(built-in defaults)");
 		exit(EX_OK);
@@ -136,6 +137,7 @@ setup(void)
 {
 	static const int caught[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP,
 	    SIGCHLD };
+	char err[CONFIG_ERR_MAX];
 
 	log_init(getenv("JOURNAL_STREAM") != NULL);
 	log_set_level(M.cfg.log_level);
@@ -159,8 +161,9 @@ setup(void)
 		log_fatal(EX_FAIL, "cannot open /dev/null: %s", strerror(errno));
 	log_notice("forkchatd %s starting, pid %ld", FORKCHAT_VERSION,
 	    (long)getpid());
-	if (conf_password(&M.cfg, M.password, sizeof(M.password)) == -1)
-		exit(EX_CONFIG);
+	if (conf_password(&M.cfg, M.password, sizeof(M.password), err,
+	    sizeof(err)) == -1)
+		log_fatal(EX_CONFIG, "%s", err);
 	if (accept_open() == -1)
 		exit(EX_FAIL);
 	spawn_refill(os_now_ms());
@@ -246,6 +249,8 @@ master_signals(void)
 		case SIGHUP:
 			if (M.phase == PHASE_RUNNING)
 				conf_reload();
+			else
+				log_notice("SIGHUP ignored: shutting down");
 			break;
 		case SIGCHLD:
 			chld = true;

@@ -6,7 +6,8 @@
  *   spawn.c   forking workers, the child table, reaping
  *   relay.c   messages from workers; broadcasts in one global order
  *   accept.c  listeners, accepting, handing a client to a spare
- *   admin.c   operators, /kick, /timeout, /ps, /stats, pipe job records
+ *   admin.c   operators, /kick, /timeout, /stats, pipe job records
+ *   ps.c      /ps: the process tree, from /proc
  *   conf.c    building the configuration; SIGHUP reload; the password
  */
 #ifndef FORKCHAT_MASTER_H
@@ -158,6 +159,7 @@ void	 child_set_state(struct child *, enum child_state);
 
 void	 spawn_adopt(struct child *);
 const struct orphan *spawn_orphans(void);
+struct child *spawn_find(pid_t);
 
 /* relay.c */
 void	 relay_dispatch(struct child *);
@@ -176,19 +178,22 @@ void	 relay_notice(struct child *, const char *, ...)
 	     __attribute__((format(printf, 2, 3)));
 struct child *relay_find(const char *);
 bool	 relay_clean(const char *, size_t);
-void	 relay_config(void);
+void	 relay_config(const struct buf *);
 
 /* admin.c */
 void	 admin_oper(struct child *, const char *, size_t);
 void	 admin_kick(struct child *, const char *, size_t);
 void	 admin_timeout(struct child *, const char *, size_t);
-void	 admin_ps(struct child *);
 void	 admin_stats(struct child *);
 void	 admin_job(struct child *, const struct msg_hdr *, const char *);
 
+/* ps.c */
+void	 ps_list(struct child *);
+
 /* conf.c */
 int	 conf_build(struct config *, char *, size_t);
-int	 conf_password(const struct config *, char *, size_t);
+int	 conf_password(const struct config *, char *, size_t, char *,
+	     size_t);
 void	 conf_reload(void);
 
 /* accept.c */

@@ -344,7 +344,7 @@ relay_client_frame(struct child *c, const struct msg_hdr *h, const char *p)
 		relay_chat(c, (enum msg_type)h->type, p, h->len);
 		break;
 	case MSG_PRIVMSG:
-		M.stats.bytes_in += h->len;
+		M.stats.bytes_in += h->len - strnlen(p, h->len);
 		relay_privmsg(c, p, h->len);
 		break;
 	case MSG_NICK:
@@ -372,7 +372,7 @@ relay_client_frame(struct child *c, const struct msg_hdr *h, const char *p)
 		admin_timeout(c, p, h->len);
 		break;
 	case MSG_PS:
-		admin_ps(c);
+		ps_list(c);
 		break;
 	case MSG_STATS:
 		admin_stats(c);
@@ -485,24 +485,16 @@ relay_flush(struct child *c)
 	}
 }
 
-/* Send the configuration in force to every worker, spares too. */
+/* Send the configuration (as config text) to every worker, spares too. */
 void
-relay_config(void)
+relay_config(const struct buf *text)
 {
 	const struct childq *lists[] = { &M.spares, &M.clients };
-	struct buf text;
 	struct iovec iov;
 	struct child *c, *next;
 
-	buf_init(&text, MSG_MAX_PAYLOAD);
-	if (config_dump(&M.cfg, &text) == -1) {
-		log_error("reload: the configuration is too large to send to "
-		    "workers (%s); they keep the old one", strerror(errno));
-		buf_free(&text);
-		return;
-	}
-	iov.iov_base = text.data + text.off;
-	iov.iov_len = text.len;
+	iov.iov_base = (void *)(uintptr_t)buf_head(text);
+	iov.iov_len = text->len;
 	/* relay_send may kill a child and move it off its list. */
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		for (c = TAILQ_FIRST(lists[i]); c != NULL; c = next) {
@@ -510,7 +502,6 @@ relay_config(void)
 			(void)relay_send(c, MSG_CONFIG, &iov, 1);
 		}
 	}
-	buf_free(&text);
 }
 
 /* End of a loop turn: write every queue that grew during it. */

@@ -8,7 +8,8 @@
  *
  * Public: spawn_init, spawn_worker, spawn_take_spare, spawn_refill,
  * spawn_reap, spawn_kill, spawn_kill_all, spawn_signal_all,
- * spawn_collect, spawn_adopt, spawn_orphans, child_close_channel,
+ * spawn_collect, spawn_adopt, spawn_orphans, spawn_find,
+ * child_close_channel,
  * child_set_state.
  */
 #include <errno.h>
@@ -51,8 +52,8 @@ pid_bucket(pid_t pid)
 }
 
 /* The child with this pid, or NULL. */
-static struct child *
-child_find(pid_t pid)
+struct child *
+spawn_find(pid_t pid)
 {
 	struct child *c;
 
@@ -405,16 +406,16 @@ spawn_reap(void)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((c = child_find(pid)) == NULL &&
+		if ((c = spawn_find(pid)) == NULL &&
 		    spawn_reap_orphan(pid, status))
 			continue;
 		if (c == NULL) {
 			/*
-			 * We are a subreaper: an orphaned grandchild lands
-			 * here.  Reaping it is all there is to do.
+			 * We are a subreaper: every orphaned descendant lands
+			 * here (what a pipe job left behind when its group
+			 * was killed).  Reaping it is all there is to do.
 			 */
-			log_warning("reaped process %ld that was not ours",
-			    (long)pid);
+			log_info("reaped orphaned process %ld", (long)pid);
 			continue;
 		}
 		child_unhash(c);

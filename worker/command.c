@@ -62,7 +62,6 @@ static const struct command commands[] = {
 	{ "quit", "[message]", "leave the chat", cmd_quit },
 };
 
-#define TIMEOUT_MAX	604800		/* a week, as idle_timeout */
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -254,9 +253,9 @@ cmd_timeout(struct worker *w, const struct command *self, const char *args,
 	errno = 0;
 	secs = strtoul(num, &end, 10);
 	if (num[0] < '0' || num[0] > '9' || *end != '\0' || errno != 0 ||
-	    secs > TIMEOUT_MAX) {
+	    secs > PROTO_TIMEOUT_MAX) {
 		worker_say(w, "ERR SECONDS must be a whole number from 0 (no "
-		    "timeout) to %d", TIMEOUT_MAX);
+		    "timeout) to %d", PROTO_TIMEOUT_MAX);
 		return;
 	}
 	command_send2(w, MSG_TIMEOUT, args, wlen, num, rlen);
@@ -333,10 +332,12 @@ static void
 cmd_oper(struct worker *w, const struct command *self, const char *args,
     size_t len)
 {
-	if (len == 0 || len > 256)
+	if (len == 0 || len > 256) {
 		command_usage(w, self);
-	else
-		command_send(w, MSG_OPER, args, len);
+		return;
+	}
+	command_send(w, MSG_OPER, args, len);
+	worker_oper_sent(w);		/* one guess at a time */
 }
 
 /* "/me text" */

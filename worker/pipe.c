@@ -51,6 +51,7 @@ struct job {
 	int64_t	 deadline;		/* SIGTERM then */
 	int64_t	 kill_at;		/* SIGKILL then, once SIGTERM went */
 	bool	 timed_out, cut, killed;
+	bool	 aborted;		/* its client left: no report */
 };
 
 static struct job J = { .in = -1, .out = -1 };
@@ -195,7 +196,7 @@ pipe_abort(void)
 {
 	if (J.pid == 0)
 		return;
-	J.killed = true;
+	J.killed = J.aborted = true;
 	job_signal(SIGKILL);
 	job_close(&J.in);
 	job_close(&J.out);
@@ -340,7 +341,10 @@ static void
 job_reaped(struct worker *w, int status)
 {
 	job_read(w);
-	if (!J.killed || J.cut || J.timed_out)
+	/* Whatever it left running in its group goes with it. */
+	J.killed = true;
+	job_signal(SIGKILL);
+	if (!J.aborted || J.cut || J.timed_out)
 		job_report(w, status);
 	worker_job(w, MSG_JOB_END, J.pid, J.name, status);
 	job_close(&J.in);

@@ -66,6 +66,7 @@ struct worker {
 	int64_t	 close_by;		/* W_CLOSING gives up then */
 	int64_t	 hold_until;		/* wrong passwords: read nothing till */
 	unsigned oper_failures;
+	bool	 oper_pending;		/* /oper sent; read nothing till answered */
 	struct config own;		/* from MSG_CONFIG, once reloaded */
 };
 
@@ -176,6 +177,13 @@ worker_job(struct worker *w, enum msg_type type, pid_t pid, const char *name,
 	worker_send(w, type, &iov, 1);
 }
 
+/* /oper went to the master: read nothing more until it answers. */
+void
+worker_oper_sent(struct worker *w)
+{
+	w->oper_pending = true;
+}
+
 /* "/quit": the client asked to go. */
 void
 worker_quit(struct worker *w, const char *why)
@@ -229,6 +237,7 @@ worker_oper_result(struct worker *w, const char *p, size_t len)
 {
 	int64_t delay;
 
+	w->oper_pending = false;
 	if (len == 1 && p[0] == 1) {
 		w->oper_failures = 0;
 		return;
@@ -275,6 +284,7 @@ worker_reconfigure(struct worker *w, const char *p, size_t len)
 		config_free(&w->own);
 	w->own = next;
 	w->cfg = &w->own;
+	log_set_level(w->cfg->log_level);
 	w->lr.max = w->cfg->max_line;
 	w->out.limit = w->cfg->max_output_queue;
 	if (w->tokens > (int64_t)w->cfg->flood_burst * 1000)
@@ -378,7 +388,19 @@ worker_may_read(const struct worker *w)
 {
 	return w->state == W_ACTIVE && msgq_pending(&w->chout) < CHAN_PAUSE &&
 	    (w->cfg->flood_rate == 0 || w->tokens >= 1000) &&
+	    !w->oper_pending &&
 	    (w->hold_until == 0 || os_now_ms() >= w->hold_until);
+}
+
+/*
+ * Is the client's silence its own?  Not while we hold its input back
+ * (flood bucket, /oper pacing, a busy master) or have some unparsed:
+ * the read timeout only runs while we are reading.
+ */
+static bool
+worker_reading(const struct worker *w)
+{
+	return worker_may_read(w) && w->inoff == w->inlen;
 }
 
 /* One line from the client (or a too-long one): spend, then act. */
@@ -484,12 +506,14 @@ worker_expire(struct worker *w)
 static void
 worker_deadlines(struct worker *w, int64_t now)
 {
-	if (w->state == W_ACTIVE && w->read_timeout != 0 &&
+	if (worker_reading(w) && w->read_timeout != 0 &&
 	    now - w->last_line >= (int64_t)w->read_timeout * 1000)
 		worker_expire(w);
 	pipe_tick(now);
-	if (w->hold_until != 0 && now >= w->hold_until)
+	if (w->hold_until != 0 && now >= w->hold_until) {
 		w->hold_until = 0;
+		w->last_line = now;	/* it may have typed meanwhile */
+	}
 	if (w->state == W_CLOSING && (w->out.len == 0 || now >= w->close_by))
 		worker_drop_client(w);
 	if (w->state == W_CLOSING && w->cl == -1 && now >= w->close_by)
@@ -508,7 +532,7 @@ worker_timeout(const struct worker *w, int64_t now)
 	/* Input held back (say, for the channel) that may go on now. */
 	if (w->inoff < w->inlen && worker_may_read(w))
 		return 0;
-	if (w->state == W_ACTIVE && w->read_timeout != 0)
+	if (worker_reading(w) && w->read_timeout != 0)
 		d = w->last_line + (int64_t)w->read_timeout * 1000;
 	if (w->state == W_ACTIVE && w->cfg->flood_rate != 0 &&
 	    w->tokens < 1000) {

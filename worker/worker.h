@@ -28,6 +28,7 @@ void	worker_say(struct worker *, const char *, ...)
 void	worker_tell(struct worker *, const char *, size_t);
 void	worker_send(struct worker *, enum msg_type, const struct iovec *, int);
 void	worker_quit(struct worker *, const char *);
+void	worker_oper_sent(struct worker *);
 void	worker_job(struct worker *, enum msg_type, pid_t, const char *, int);
 const struct config *worker_config(const struct worker *);
 
