@@ -218,7 +218,7 @@ conf_reload_failed(struct config *next, const char *err)
 void
 conf_reload(void)
 {
-	char err[CONFIG_ERR_MAX], pw[PASSWORD_MAX + 2];
+	char err[CONFIG_ERR_MAX], pw[sizeof(M.password)];
 	struct config next;
 	struct buf text;
 	struct childq *lists[] = { &M.spares, &M.clients };
@@ -258,8 +258,9 @@ conf_reload(void)
 	conf_trim_spares();
 	relay_config(&text);
 	buf_free(&text);
-	log_notice("configuration reloaded: up to %u clients, %u spare "
+	log_notice("configuration reloaded: up to %u client%s, %u spare "
 	    "worker%s, admin = %s, %d pipe program%s", M.cfg.max_clients,
+	    M.cfg.max_clients == 1 ? "" : "s",
 	    M.cfg.spare_workers, M.cfg.spare_workers == 1 ? "" : "s",
 	    M.cfg.admin == ADMIN_EVERYONE ? "everyone" : "operators",
 	    M.cfg.npipes, M.cfg.npipes == 1 ? "" : "s");

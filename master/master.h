@@ -123,7 +123,7 @@ struct master {
 	int	 noverrides;
 	char	**cli_listen;		/* -l, kept for reload */
 	int	 ncli_listen;
-	char	 password[PASSWORD_MAX + 1];	/* "": none needed */
+	char	 password[PASSWORD_MAX + 2];	/* "": none needed; +2: see conf.c */
 	bool	 password_random;
 	int	 ep;			/* epoll */
 	struct src sigsrc;

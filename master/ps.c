@@ -50,8 +50,10 @@ ps_read(pid_t pid, struct proc *p)
 	buf[n] = '\0';
 	/* "pid (comm) S ppid pgrp ... starttime": comm may hold ")". */
 	if ((s = strrchr(buf, ')')) == NULL ||
-	    sscanf(s + 1, " %c %ld %ld %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-	    "%*s %*s %*s %*s %*s %*s %llu", &p->state, &ppid, &pgid,
+	    sscanf(s + 1, " %c %ld %ld"		/* fields 3, 4, 5 */
+	    " %*s %*s %*s %*s %*s %*s %*s %*s"		/* 6 to 13 */
+	    " %*s %*s %*s %*s %*s %*s %*s %*s"		/* 14 to 21 */
+	    " %llu", &p->state, &ppid, &pgid,		/* 22: starttime */
 	    &p->start) != 4)
 		return -1;
 	p->pid = pid;
