@@ -244,16 +244,20 @@ cmd_timeout(struct worker *w, const struct command *self, const char *args,
 	unsigned long secs;
 
 	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
-	    wlen > MSG_PEER_MAX || rlen == 0 || rlen >= sizeof(num)) {
+	    wlen > MSG_PEER_MAX || rlen == 0) {
 		command_usage(w, self);
 		return;
 	}
-	memcpy(num, rest, rlen);
-	num[rlen] = '\0';
-	errno = 0;
-	secs = strtoul(num, &end, 10);
-	if (num[0] < '0' || num[0] > '9' || *end != '\0' || errno != 0 ||
-	    secs > PROTO_TIMEOUT_MAX) {
+	secs = PROTO_TIMEOUT_MAX + 1UL;	/* too long to be a number */
+	if (rlen < sizeof(num)) {
+		memcpy(num, rest, rlen);
+		num[rlen] = '\0';
+		errno = 0;
+		secs = strtoul(num, &end, 10);
+		if (num[0] < '0' || num[0] > '9' || *end != '\0' || errno != 0)
+			secs = PROTO_TIMEOUT_MAX + 1UL;
+	}
+	if (secs > PROTO_TIMEOUT_MAX) {
 		worker_say(w, "ERR SECONDS must be a whole number from 0 (no "
 		    "timeout) to %d", PROTO_TIMEOUT_MAX);
 		return;

@@ -287,8 +287,12 @@ worker_reconfigure(struct worker *w, const char *p, size_t len)
 	log_set_level(w->cfg->log_level);
 	w->lr.max = w->cfg->max_line;
 	w->out.limit = w->cfg->max_output_queue;
+	/* A bucket turned on by the reload starts from what it holds. */
 	if (w->tokens > (int64_t)w->cfg->flood_burst * 1000)
 		w->tokens = (int64_t)w->cfg->flood_burst * 1000;
+	if (w->tokens < 0)
+		w->tokens = 0;
+	w->tokens_at = os_now_ms();
 }
 
 /* MSG_CLOSE: kicked; say the last line, close, no BYE needed. */
@@ -409,7 +413,8 @@ worker_line(struct worker *w, enum line_result r, int64_t now)
 {
 	size_t before = w->chout.sent + msgq_pending(&w->chout);
 
-	w->tokens -= 1000;
+	if (w->cfg->flood_rate != 0)
+		w->tokens -= 1000;	/* no bucket: nothing to spend */
 	w->last_line = now;
 	if (r == LINE_TOOLONG)
 		worker_say(w, "ERR line too long (max %zu bytes); the rest of "
