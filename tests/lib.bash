@@ -14,7 +14,11 @@
 #   fc_three_clients         clients a, b, c (guest1..3), joins read
 #   fc_eof NAME              the server closes NAME's connection
 #   fc_stop [SIG]            signal the master, wait (bounded), FC_STATUS
-#   fc_stop_clean            SIGTERM; exit 0 and a clean log
+#   fc_stop_all              SIGTERM; exit 0 and the whole tree gone
+#   fc_stop_clean            fc_stop_all, and a clean log
+#   fc_log_lacks REGEX       no log line matches
+#   fc_unexpected_warnings RE  warnings and errors not matching RE
+#   fc_read_who NAME         /who into WHO_PID[nick], WHO_TMO[nick], WHO_N
 #   fc_await_exit [SECS]     wait (bounded) for a signalled master to exit
 #   wait_until SECS CMD...   retry CMD until it succeeds or time runs out
 #   fc_scan PID              PID's children into FC_KIDS/FC_KID_COMM/FC_KID_STATE
@@ -207,11 +211,60 @@ fc_stop() {
 	fc_await_exit "${2:-15}"
 }
 
-# Stop the server with SIGTERM: it must exit 0, nothing at warning/error.
-fc_stop_clean() {
+# Stop with SIGTERM: exit 0, and every process the server had is gone (a
+# zombie still has its /proc entry, so none is left either).
+fc_stop_all() {
+	local pids
+	pids=$(fc_tree "$FC_PID")
 	fc_stop TERM
-	[ "$FC_STATUS" -eq 0 ]
-	fc_clean_log
+	if [ "$FC_STATUS" -ne 0 ]; then
+		echo "forkchatd exited $FC_STATUS" >&2
+		return 1
+	fi
+	# shellcheck disable=SC2086 # one pid per word
+	wait_until 5 fc_all_gone $pids
+}
+
+# fc_stop_all, and nothing at warning or error in the log.
+fc_stop_clean() {
+	fc_stop_all && fc_clean_log
+}
+
+# The log has no line matching REGEX (a bare "! cmd" never fails a test).
+fc_log_lacks() {
+	if grep -E -- "$1" "$FC_LOG" >&2; then
+		echo "fc_log_lacks: the log has the line above, matching /$1/" >&2
+		return 1
+	fi
+}
+
+# The log's warnings and errors, less the lines matching REGEX.
+fc_unexpected_warnings() {
+	grep -E ' (warning|error) \[' "$FC_LOG" | grep -vE -- "$1" || true
+}
+
+# "/who" from client NAME: WHO_PID[nick] and WHO_TMO[nick], WHO_N clients.
+# shellcheck disable=SC2034 # results for the tests that call it
+declare -gA WHO_PID=() WHO_TMO=()
+export WHO_N
+fc_read_who() {
+	local name=$1 n=0
+	WHO_PID=() WHO_TMO=() WHO_N=
+	fc_send "$name" "/who"
+	while ((n++ < 1000)) && fc_read "$name"; do
+		if [[ $FC_LINE =~ ^\*\*\*\ end\ of\ /who\ \(([0-9]+)\ client ]]; then
+			WHO_N=${BASH_REMATCH[1]}
+			return 0
+		fi
+		if [[ $FC_LINE =~ ^#[0-9]+\ +([^ ]+)\ +pid\ ([0-9]+)\ .*\ timeout\ ([^ ]+)$ ]]; then
+			# shellcheck disable=SC2034 # for the tests
+			WHO_PID[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+			# shellcheck disable=SC2034
+			WHO_TMO[${BASH_REMATCH[1]}]=${BASH_REMATCH[3]}
+		fi
+	done
+	echo "fc_read_who $name: no end of /who" >&2
+	return 1
 }
 
 # PID's children into FC_KIDS, FC_KID_COMM, FC_KID_STATE.  One pass over
