@@ -29,6 +29,8 @@ COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOL_SRC   = $(wildcard tests/tools/*.c)
+TOOL_BIN   = $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 
 all: $(B)/forkchatd
 
@@ -43,12 +45,16 @@ $(B)/tests/%: tests/unit/%.c $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJ)
 
+$(B)/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
 unit: $(UNIT_BIN)
 
 run: $(B)/forkchatd
 	$(B)/forkchatd -c scripts/demo.conf
 
-check: $(B)/forkchatd $(UNIT_BIN)
+check: $(B)/forkchatd $(UNIT_BIN) $(TOOL_BIN)
 	scripts/check $(UNIT_BIN)
 
 lint:
@@ -69,4 +75,4 @@ clean:
 
 .PHONY: all unit run check lint install clean
 
--include $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d)
+-include $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)

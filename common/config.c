@@ -34,6 +34,7 @@
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define FIELD(cfg, k, type) \
 	((type *)(void *)((char *)(cfg) + (k)->off))
+typedef char	*string;		/* so CFIELD(.., string) is char *const * */
 #define CFIELD(cfg, k, type) \
 	((const type *)(const void *)((const char *)(cfg) + (k)->off))
 
@@ -160,21 +161,61 @@ set_log_level(struct config *cfg, const struct key *k, const char *v,
 	return 0;
 }
 
-/* Setter for "oper_password_file": an absolute path, replacing the last. */
+/* Replace a string field with a copy of v. */
 static int
-set_oper_file(struct config *cfg, const struct key *k, const char *v,
-    char *err, size_t errlen)
+set_string(struct config *cfg, const struct key *k, const char *v, char *err,
+    size_t errlen)
 {
 	char *copy;
 
+	if ((copy = strdup(v)) == NULL)
+		return seterr(err, errlen, "%s: %s", k->name, strerror(errno));
+	free(*FIELD(cfg, k, char *));
+	*FIELD(cfg, k, char *) = copy;
+	return 0;
+}
+
+/* Setter for file paths: absolute only. */
+static int
+set_path(struct config *cfg, const struct key *k, const char *v, char *err,
+    size_t errlen)
+{
 	if (v[0] != '/')
 		return seterr(err, errlen, "%s: '%s' is not an absolute path",
 		    k->name, v);
-	if ((copy = strdup(v)) == NULL)
-		return seterr(err, errlen, "%s: %s", k->name, strerror(errno));
-	free(cfg->oper_password_file);
-	cfg->oper_password_file = copy;
-	return 0;
+	return set_string(cfg, k, v, err, errlen);
+}
+
+/* Setter for user and group names: 1-32 of A-Z a-z 0-9 _ . -, no - first. */
+static int
+set_account(struct config *cfg, const struct key *k, const char *v,
+    char *err, size_t errlen)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 32 || v[0] == '-' || strspn(v,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+	    != n)
+		return seterr(err, errlen, "%s: '%s' is not a user or group "
+		    "name", k->name, v);
+	return set_string(cfg, k, v, err, errlen);
+}
+
+/* Setter for "log_format". */
+static int
+set_log_format(struct config *cfg, const struct key *k, const char *v,
+    char *err, size_t errlen)
+{
+	static const char *const names[] = { "auto", "journal", "plain" };
+
+	for (size_t i = 0; i < nitems(names); i++) {
+		if (strcmp(v, names[i]) == 0) {
+			cfg->log_format = (enum log_format)i;
+			return 0;
+		}
+	}
+	return seterr(err, errlen, "%s: '%s' must be auto, journal or plain",
+	    k->name, v);
 }
 
 /* Setter for "listen": the first one given replaces the default. */
@@ -217,7 +258,8 @@ static const struct key keys[] = {
 	{ "spare_workers",	set_uint,	OFF(spare_workers),
 				0, 1024, false },
 	{ "admin",		set_admin,	0, 0, 0, false },
-	{ "oper_password_file",	set_oper_file,	0, 0, 0, false },
+	{ "oper_password_file",	set_path,	OFF(oper_password_file),
+				0, 0, false },
 	{ "idle_timeout",	set_uint,	OFF(idle_timeout),
 				0, 604800, false },
 	{ "max_line",		set_size,	OFF(max_line),
@@ -235,6 +277,9 @@ static const struct key keys[] = {
 	{ "pipe_max_output",	set_size,	OFF(pipe_max_output),
 				1, 16 * MIB, false },
 	{ "log_level",		set_log_level,	0, 0, 0, false },
+	{ "log_format",		set_log_format,	0, 0, 0, false },
+	{ "user",		set_account,	OFF(user), 0, 0, false },
+	{ "group",		set_account,	OFF(group), 0, 0, false },
 };
 
 /* Find a scalar key by name, or NULL. */
@@ -551,6 +596,8 @@ config_free(struct config *cfg)
 
 	config_listen_clear(cfg);
 	free(cfg->oper_password_file);
+	free(cfg->user);
+	free(cfg->group);
 	for (i = 0; i < cfg->npipes; i++)
 		pipe_clear(&cfg->pipes[i]);
 	memset(cfg, 0, sizeof(*cfg));
@@ -595,9 +642,14 @@ dump_key(const struct config *cfg, const struct key *k, struct buf *out)
 	if (k->set == set_log_level)
 		return buf_printf(out, "%s = %s\n", k->name,
 		    log_level_name(cfg->log_level));
-	if (k->set == set_oper_file && cfg->oper_password_file != NULL)
+	if (k->set == set_log_format)
 		return buf_printf(out, "%s = %s\n", k->name,
-		    cfg->oper_password_file);
+		    cfg->log_format == LOG_FORMAT_JOURNAL ? "journal" :
+		    cfg->log_format == LOG_FORMAT_PLAIN ? "plain" : "auto");
+	if ((k->set == set_path || k->set == set_account) &&
+	    *CFIELD(cfg, k, string) != NULL)
+		return buf_printf(out, "%s = %s\n", k->name,
+		    *CFIELD(cfg, k, string));
 	for (int i = 0; k->set == set_listen && i < cfg->nlisten; i++)
 		if (buf_printf(out, "%s = %s\n", k->name, cfg->listen[i]) == -1)
 			return -1;

@@ -26,6 +26,12 @@ enum admin_policy {
 	ADMIN_EVERYONE		/* any client may /kick and /timeout */
 };
 
+enum log_format {
+	LOG_FORMAT_AUTO,	/* journal if stderr is journald's stream */
+	LOG_FORMAT_JOURNAL,	/* "<N>" priority prefixes, no timestamps */
+	LOG_FORMAT_PLAIN	/* timestamps and level names */
+};
+
 struct pipe_prog {
 	char	 name[CONFIG_NAME_MAX + 1];
 	char	*argv[CONFIG_MAX_ARGS + 1];	/* argv[0] is an absolute path */
@@ -48,6 +54,9 @@ struct config {
 	unsigned pipe_timeout;		/* seconds */
 	size_t	 pipe_max_output;	/* bytes */
 	enum log_level log_level;
+	enum log_format log_format;
+	char	*user;			/* drop to this user; NULL: stay */
+	char	*group;			/* and group; NULL: the user's */
 	struct pipe_prog pipes[CONFIG_MAX_PIPES];
 	int	 npipes;
 };

@@ -2,7 +2,7 @@
  * sock.c - TCP listening and accepted sockets, numeric addresses only.
  *
  * Public: sock_parse, sock_listen, sock_accept, sock_name, sock_format,
- * sock_nonblock, sock_tune_client.  Every descriptor made here is
+ * sock_nonblock, sock_tune_client, sock_activated.  Every descriptor made here is
  * non-blocking and close-on-exec; errors are -1 with errno set.
  */
 #include <arpa/inet.h>
@@ -189,4 +189,71 @@ sock_tune_client(int fd)
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
 		return -1;
 	return 0;
+}
+
+#define LISTEN_FDS_START	3	/* sd_listen_fds(3): the first one */
+
+/* A decimal environment variable; -1 if unset or not a number. */
+static long
+env_long(const char *name)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (v == NULL || *v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : n;
+}
+
+/* Is fd a listening TCP-style stream socket? */
+static int
+sock_is_listener(int fd)
+{
+	int type = 0, listening = 0;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+		return 0;
+	len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == -1)
+		return 0;
+	return type == SOCK_STREAM && listening;
+}
+
+/*
+ * Sockets passed by socket activation ($LISTEN_PID is us, $LISTEN_FDS
+ * of them from fd 3): how many, put in fds[]; 0 if none.  Each must be
+ * a listening stream socket (else -1, EINVAL, *bad = the fd).  They are
+ * made close-on-exec and non-blocking, and the variables unset.
+ */
+int
+sock_activated(int *fds, int max, int *bad)
+{
+	long pid = env_long("LISTEN_PID"), n = env_long("LISTEN_FDS");
+	int fd;
+
+	(void)unsetenv("LISTEN_PID");
+	(void)unsetenv("LISTEN_FDS");
+	(void)unsetenv("LISTEN_FDNAMES");
+	if (pid != (long)getpid() || n <= 0)
+		return 0;
+	if (n > max) {
+		errno = EMFILE;
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		fd = LISTEN_FDS_START + i;
+		if (!sock_is_listener(fd) ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+		    sock_nonblock(fd) == -1) {
+			*bad = fd;
+			errno = EINVAL;
+			return -1;
+		}
+		fds[i] = fd;
+	}
+	return (int)n;
 }

@@ -4,7 +4,8 @@
  * Addresses are numeric: "127.0.0.1:2000", "[::1]:2000", "*:2000"
  * (every IPv4 address) or "[::]:2000".  Port 0 asks the kernel for a
  * free port; sock_name() tells which one it chose.  Every descriptor
- * is non-blocking and close-on-exec.  Errors: -1 with errno set.
+ * is non-blocking and close-on-exec.  sock_activated() takes sockets a
+ * service manager passed (LISTEN_FDS).  Errors: -1 with errno set.
  */
 #ifndef FORKCHAT_SOCK_H
 #define FORKCHAT_SOCK_H
@@ -21,5 +22,6 @@ int	sock_name(int, char *, size_t);
 int	sock_format(const struct sockaddr *, char *, size_t);
 int	sock_nonblock(int);
 int	sock_tune_client(int);
+int	sock_activated(int *, int, int *);
 
 #endif

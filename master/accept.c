@@ -37,28 +37,45 @@ accept_reserve_open(void)
 	return reserve_fd == -1 ? -1 : 0;
 }
 
-/* Listen on every configured address; -1 (logged) if one fails. */
+/* Watch a listening socket and say where we listen. */
+static int
+accept_watch(struct listener *l, const char *what)
+{
+	l->src.kind = SRC_LISTENER;
+	M.nlisteners++;
+	if (sock_name(l->fd, l->name, sizeof(l->name)) == -1)
+		(void)snprintf(l->name, sizeof(l->name), "%s", what);
+	if (ev_add(M.ep, l->fd, EV_READ, l) == -1) {
+		log_error("epoll_ctl(ADD) for %s: %s", l->name, strerror(errno));
+		return -1;
+	}
+	log_notice("listening on %s", l->name);
+	return 0;
+}
+
+/* Listen on the passed sockets, or bind the configured addresses. */
 int
 accept_open(void)
 {
-	struct listener *l;
+	int fds[CONFIG_MAX_LISTEN], n;
 
+	if ((n = service_sockets(fds, CONFIG_MAX_LISTEN)) > 0) {
+		for (int i = 0; i < n; i++) {
+			M.listeners[i].fd = fds[i];
+			if (accept_watch(&M.listeners[i], "LISTEN_FDS") == -1)
+				return -1;
+		}
+		return 0;
+	}
 	for (int i = 0; i < M.cfg.nlisten; i++) {
-		l = &M.listeners[i];
-		l->src.kind = SRC_LISTENER;
-		if ((l->fd = sock_listen(M.cfg.listen[i])) == -1) {
+		if ((M.listeners[i].fd = sock_listen(M.cfg.listen[i])) == -1) {
 			log_error("cannot listen on %s: %s", M.cfg.listen[i],
 			    errno == EINVAL ? "not an address of the form "
 			    "IPV4:PORT, [IPV6]:PORT or *:PORT" : strerror(errno));
 			return -1;
 		}
-		M.nlisteners++;
-		if (sock_name(l->fd, l->name, sizeof(l->name)) == -1)
-			(void)snprintf(l->name, sizeof(l->name), "%s",
-			    M.cfg.listen[i]);
-		if (ev_add(M.ep, l->fd, EV_READ, l) == -1)
+		if (accept_watch(&M.listeners[i], M.cfg.listen[i]) == -1)
 			return -1;
-		log_notice("listening on %s", l->name);
 	}
 	return 0;
 }

@@ -211,6 +211,7 @@ conf_reload_failed(struct config *next, const char *err)
 {
 	log_error("reload failed: %s; the old configuration stays in force",
 	    err);
+	service_reloaded(err);
 	config_free(next);
 }
 
@@ -226,6 +227,7 @@ conf_reload(void)
 
 	log_notice("SIGHUP: reloading %s", M.config_path ? M.config_path :
 	    "the configuration (no -c file: defaults and -o only)");
+	service_reloading();
 	memcpy(pw, M.password, sizeof(M.password));
 	if (conf_build(&next, err, sizeof(err)) == -1 ||
 	    conf_password(&next, pw, sizeof(pw), err, sizeof(err)) == -1) {
@@ -258,6 +260,7 @@ conf_reload(void)
 	conf_trim_spares();
 	relay_config(&text);
 	buf_free(&text);
+	service_reloaded(NULL);
 	log_notice("configuration reloaded: up to %u client%s, %u spare "
 	    "worker%s, admin = %s, %d pipe program%s", M.cfg.max_clients,
 	    M.cfg.max_clients == 1 ? "" : "s",

@@ -139,8 +139,9 @@ setup(void)
 	    SIGCHLD };
 	char err[CONFIG_ERR_MAX];
 
-	log_init(getenv("JOURNAL_STREAM") != NULL);
+	log_init(service_journal(&M.cfg));
 	log_set_level(M.cfg.log_level);
+	service_init();
 	M.started_ms = os_now_ms();
 	spawn_init();
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigpipe_open() == -1)
@@ -166,10 +167,12 @@ setup(void)
 		log_fatal(EX_CONFIG, "%s", err);
 	if (accept_open() == -1)
 		exit(EX_FAIL);
+	service_drop_privileges(&M.cfg);
 	spawn_refill(os_now_ms());
 	log_notice("ready: %u spare worker%s, up to %u client%s", M.nspares,
 	    M.nspares == 1 ? "" : "s", M.cfg.max_clients,
 	    M.cfg.max_clients == 1 ? "" : "s");
+	service_ready();
 }
 
 /* "SIGINT" for the log: strsignal() says "Interrupt". */
@@ -211,6 +214,7 @@ master_stop(int signo)
 	    M.cfg.shutdown_grace);
 	reaped_at_stop = M.stats.reaped;
 	M.phase = PHASE_DRAINING;
+	service_stopping();
 	accept_close();
 	spawn_signal_all();
 	M.grace_deadline = os_now_ms() + (int64_t)M.cfg.shutdown_grace * 1000;
@@ -224,8 +228,10 @@ master_quit(void)
 {
 	log_notice("SIGQUIT: immediate shutdown, %u client%s", M.nclients,
 	    M.nclients == 1 ? "" : "s");
-	if (M.phase == PHASE_RUNNING)
+	if (M.phase == PHASE_RUNNING) {
 		reaped_at_stop = M.stats.reaped;
+		service_stopping();
+	}
 	accept_close();
 	master_terminate("at once");
 }
@@ -285,6 +291,7 @@ master_timeout(int64_t now)
 	if (M.spawn_retry > now && M.phase == PHASE_RUNNING)
 		d = nearer(d, M.spawn_retry);
 	d = nearer(d, M.accept_resume);
+	d = nearer(d, service_deadline());
 	if (d == 0)
 		return -1;
 	if (d <= now)
@@ -338,6 +345,7 @@ master_loop(void)
 			    "period");
 		accept_resume_all(now);
 		spawn_refill(now);
+		service_tick(now);
 		relay_flush_dirty();
 		spawn_collect();
 	}

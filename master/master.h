@@ -9,6 +9,7 @@
  *   admin.c   operators, /kick, /timeout, /stats, pipe job records
  *   ps.c      /ps: the process tree, from /proc
  *   conf.c    building the configuration; SIGHUP reload; the password
+ *   service.c the service manager (sd_notify, LISTEN_FDS), the user
  */
 #ifndef FORKCHAT_MASTER_H
 #define FORKCHAT_MASTER_H
@@ -195,6 +196,18 @@ int	 conf_build(struct config *, char *, size_t);
 int	 conf_password(const struct config *, char *, size_t, char *,
 	     size_t);
 void	 conf_reload(void);
+
+/* service.c */
+void	 service_init(void);
+bool	 service_journal(const struct config *);
+int	 service_sockets(int *, int);
+void	 service_ready(void);
+void	 service_reloading(void);
+void	 service_reloaded(const char *);
+void	 service_stopping(void);
+int64_t	 service_deadline(void);
+void	 service_tick(int64_t);
+void	 service_drop_privileges(const struct config *);
 
 /* accept.c */
 int	 accept_open(void);

@@ -1,0 +1,243 @@
+/*
+ * service.c - running as a daemon: what the service manager is told,
+ * the sockets it passes, the log format it reads, the user we become.
+ *
+ * Notifications go out from the event loop only: READY=1 once the
+ * listeners and the spare pool are up; STATUS= when the counts change
+ * (at most once a second); RELOADING=1 with MONOTONIC_USEC= around a
+ * reload, then READY=1; STOPPING=1 and EXTEND_TIMEOUT_USEC= while a
+ * shutdown drains; WATCHDOG=1 at half of WATCHDOG_USEC.  A loop that is
+ * stuck sends no WATCHDOG=1, which is the point.
+ *
+ * Public: service_init, service_journal, service_sockets, service_ready,
+ * service_reloading, service_reloaded, service_stopping,
+ * service_deadline, service_tick, service_drop_privileges.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master.h"
+#include "notify.h"
+#include "os.h"
+#include "sock.h"
+
+#define STATUS_EVERY_MS	1000		/* STATUS= at most this often */
+#define EXTEND_EVERY_MS	2000		/* EXTEND_TIMEOUT_USEC= while draining */
+#define EXTEND_BY_USEC	5000000LL	/* ...each buying this much time */
+#define EX_FAIL		1
+
+static unsigned sent_clients = ~0U, sent_spares = ~0U;
+static int64_t next_status, next_watchdog, next_extend;
+static bool ready;
+
+/* Read NOTIFY_SOCKET and the watchdog settings; unset them. */
+void
+service_init(void)
+{
+	if (notify_init() == -1)
+		log_warning("NOTIFY_SOCKET is unusable (%s); not notifying",
+		    strerror(errno));
+	if (notify_watchdog_ms() != 0)
+		log_info("watchdog: WATCHDOG=1 every %lld ms",
+		    (long long)notify_watchdog_ms());
+}
+
+/* Is stderr journald's stream ($JOURNAL_STREAM names its device:inode)? */
+bool
+service_journal(const struct config *cfg)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (cfg->log_format != LOG_FORMAT_AUTO)
+		return cfg->log_format == LOG_FORMAT_JOURNAL;
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+/* Sockets from socket activation, if any; exits if they are unusable. */
+int
+service_sockets(int *fds, int max)
+{
+	int n, bad = -1;
+
+	if ((n = sock_activated(fds, max, &bad)) == -1) {
+		if (bad != -1)
+			log_fatal(EX_FAIL, "LISTEN_FDS: descriptor %d is not a "
+			    "listening stream socket", bad);
+		log_fatal(EX_FAIL, "LISTEN_FDS: more than %d sockets", max);
+	}
+	if (n > 0)
+		log_notice("using %d listening socket%s passed by the service "
+		    "manager (LISTEN_FDS); listen in the configuration is "
+		    "ignored", n, n == 1 ? "" : "s");
+	return n;
+}
+
+/* STATUS= text for the counts now. */
+static void
+service_status(int64_t now)
+{
+	if (M.phase == PHASE_RUNNING)
+		(void)notify_send("STATUS=%u client%s, %u spare worker%s",
+		    M.nclients, M.nclients == 1 ? "" : "s", M.nspares,
+		    M.nspares == 1 ? "" : "s");
+	else
+		(void)notify_send("STATUS=shutting down: %u worker%s left",
+		    M.nchildren, M.nchildren == 1 ? "" : "s");
+	sent_clients = M.nclients;
+	sent_spares = M.nspares;
+	next_status = now + STATUS_EVERY_MS;
+}
+
+/* Listeners up, spares forked: READY=1. */
+void
+service_ready(void)
+{
+	int64_t now = os_now_ms();
+
+	ready = true;
+	(void)notify_send("READY=1\nMAINPID=%ld", (long)getpid());
+	service_status(now);
+	if (notify_watchdog_ms() != 0)
+		next_watchdog = now;		/* the first one right away */
+}
+
+/* A reload begins. */
+void
+service_reloading(void)
+{
+	(void)notify_send("RELOADING=1\nMONOTONIC_USEC=%lld",
+	    (long long)os_now_ms() * 1000);
+}
+
+/* A reload ended, well or not (failure says why). */
+void
+service_reloaded(const char *failure)
+{
+	if (failure != NULL)
+		(void)notify_send("READY=1\nSTATUS=reload failed (%s); running "
+		    "with the old configuration", failure);
+	else
+		(void)notify_send("READY=1");
+	if (failure == NULL)
+		service_status(os_now_ms());
+}
+
+/* Shutdown begins: STOPPING=1, and ask for time while we drain. */
+void
+service_stopping(void)
+{
+	(void)notify_send("STOPPING=1");
+	next_extend = os_now_ms();
+}
+
+/* The nearer of two deadlines, 0 meaning none. */
+static int64_t
+nearer(int64_t a, int64_t b)
+{
+	if (a == 0)
+		return b;
+	return b == 0 || a < b ? a : b;
+}
+
+/* When the service manager next needs a word from us; 0 for never. */
+int64_t
+service_deadline(void)
+{
+	int64_t d = 0;
+
+	if (!notify_enabled() || !ready)
+		return 0;
+	if (M.nclients != sent_clients || M.nspares != sent_spares)
+		d = next_status;
+	d = nearer(d, next_watchdog);
+	if (M.phase != PHASE_RUNNING)
+		d = nearer(d, next_extend);
+	return d;
+}
+
+/* Send what is due. */
+void
+service_tick(int64_t now)
+{
+	if (!notify_enabled() || !ready)
+		return;
+	if ((M.nclients != sent_clients || M.nspares != sent_spares) &&
+	    now >= next_status)
+		service_status(now);
+	if (next_watchdog != 0 && now >= next_watchdog) {
+		(void)notify_send("WATCHDOG=1");
+		next_watchdog = now + notify_watchdog_ms();
+	}
+	if (M.phase != PHASE_RUNNING && now >= next_extend) {
+		(void)notify_send("EXTEND_TIMEOUT_USEC=%lld", EXTEND_BY_USEC);
+		next_extend = now + EXTEND_EVERY_MS;
+	}
+}
+
+/* Look up user (and group): uid and gid, or exit. */
+static void
+service_account(const struct config *cfg, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	errno = 0;
+	if ((pw = getpwnam(cfg->user)) == NULL)
+		log_fatal(EX_FAIL, "user %s: %s", cfg->user,
+		    errno ? strerror(errno) : "no such user");
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (cfg->group == NULL)
+		return;
+	errno = 0;
+	if ((gr = getgrnam(cfg->group)) == NULL)
+		log_fatal(EX_FAIL, "group %s: %s", cfg->group,
+		    errno ? strerror(errno) : "no such group");
+	*gid = gr->gr_gid;
+}
+
+/*
+ * After binding, before the first fork: become user/group with no
+ * supplementary groups, and make sure there is no way back.
+ */
+void
+service_drop_privileges(const struct config *cfg)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (cfg->user == NULL) {
+		log_notice("running as uid %ld, gid %ld (no user configured)",
+		    (long)getuid(), (long)getgid());
+		return;
+	}
+	service_account(cfg, &uid, &gid);
+	if (geteuid() != 0) {
+		if (geteuid() == uid && getegid() == gid)
+			return;
+		log_fatal(EX_FAIL, "cannot become user %s: not started as root",
+		    cfg->user);
+	}
+	if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1)
+		log_fatal(EX_FAIL, "cannot become user %s: %s", cfg->user,
+		    strerror(errno));
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+		log_fatal(EX_FAIL, "dropped to %s, but could become root again",
+		    cfg->user);
+	log_notice("running as user %s (uid %ld, gid %ld), no supplementary "
+	    "groups", cfg->user, (long)uid, (long)gid);
+}
