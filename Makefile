@@ -4,7 +4,8 @@
 #   make run        build and run it on scripts/demo.conf (127.0.0.1:2000)
 #   make check      install what the tests need, run unit and bats tests
 #   make lint       cppcheck and gcc -fanalyzer, zero findings
-#   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, example
+#   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, units,
+#                   example configuration; make uninstall
 #   make clean
 
 VERSION	 = 0.1.0
@@ -12,7 +13,10 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 SBINDIR	 = $(PREFIX)/sbin
 MANDIR	 = $(PREFIX)/share/man
-ETCDIR	 = $(PREFIX)/etc/forkchat
+# PREFIX=/usr keeps configuration in /etc, as Debian does.
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+ETCDIR	 = $(SYSCONFDIR)/forkchat
+UNITDIR	 = $(PREFIX)/lib/systemd/system
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -62,17 +66,35 @@ lint:
 
 install: $(B)/forkchatd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(ETCDIR)
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(ETCDIR) $(DESTDIR)$(UNITDIR)
 	install -m 755 $(B)/forkchatd $(DESTDIR)$(SBINDIR)/forkchatd
 	install -m 644 man/forkchatd.8 $(DESTDIR)$(MANDIR)/man8/forkchatd.8
 	install -m 644 man/forkchatd.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/forkchatd.conf.5
 	install -m 644 scripts/forkchatd.conf \
 	    $(DESTDIR)$(ETCDIR)/forkchatd.conf.example
+	# An operator's own configuration is never overwritten.
+	[ -e $(DESTDIR)$(ETCDIR)/forkchatd.conf ] || install -m 644 \
+	    scripts/forkchatd.conf $(DESTDIR)$(ETCDIR)/forkchatd.conf
+	for u in forkchatd.service forkchatd.socket; do \
+	    sed -e 's|/usr/local/sbin|$(SBINDIR)|g' \
+	        -e 's|/usr/local/etc/forkchat|$(ETCDIR)|g' \
+	        scripts/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/forkchatd \
+	    $(DESTDIR)$(MANDIR)/man8/forkchatd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/forkchatd.conf.5 \
+	    $(DESTDIR)$(ETCDIR)/forkchatd.conf.example \
+	    $(DESTDIR)$(UNITDIR)/forkchatd.service \
+	    $(DESTDIR)$(UNITDIR)/forkchatd.socket
+	@echo "kept $(DESTDIR)$(ETCDIR)/forkchatd.conf, if any: remove it by hand"
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all unit run check lint install clean
+.PHONY: all unit run check lint install uninstall clean
 
 -include $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
