@@ -187,26 +187,31 @@ service_tick(int64_t now)
 	}
 }
 
-/* Look up user (and group): uid and gid, or exit. */
-static void
+/* Look up user (and group): uid and gid; -1 (logged) if unknown. */
+static int
 service_account(const struct config *cfg, uid_t *uid, gid_t *gid)
 {
 	struct passwd *pw;
 	struct group *gr;
 
 	errno = 0;
-	if ((pw = getpwnam(cfg->user)) == NULL)
-		log_fatal(EX_FAIL, "user %s: %s", cfg->user,
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		log_error("user %s: %s", cfg->user,
 		    errno ? strerror(errno) : "no such user");
+		return -1;
+	}
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
 	if (cfg->group == NULL)
-		return;
+		return 0;
 	errno = 0;
-	if ((gr = getgrnam(cfg->group)) == NULL)
-		log_fatal(EX_FAIL, "group %s: %s", cfg->group,
+	if ((gr = getgrnam(cfg->group)) == NULL) {
+		log_error("group %s: %s", cfg->group,
 		    errno ? strerror(errno) : "no such group");
+		return -1;
+	}
 	*gid = gr->gr_gid;
+	return 0;
 }
 
 /*
@@ -224,7 +229,8 @@ service_drop_privileges(const struct config *cfg)
 		    (long)getuid(), (long)getgid());
 		return;
 	}
-	service_account(cfg, &uid, &gid);
+	if (service_account(cfg, &uid, &gid) == -1)
+		exit(EX_FAIL);
 	if (geteuid() != 0) {
 		if (geteuid() == uid && getegid() == gid)
 			return;
