@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -192,6 +193,33 @@ conf_same_listen(const struct config *a, const struct config *b)
 	return true;
 }
 
+/* Are two optional strings the same (both unset counts)? */
+static bool
+same_string(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The user and group were dropped to at start: they cannot change. */
+static void
+conf_keep_account(struct config *next)
+{
+	char err[CONFIG_ERR_MAX];
+
+	if (same_string(M.cfg.user, next->user) &&
+	    same_string(M.cfg.group, next->group))
+		return;
+	log_warning("reload: user and group cannot change while running; "
+	    "keeping the old ones (restart to change them)");
+	free(next->user);
+	free(next->group);
+	next->user = next->group = NULL;
+	if (M.cfg.user != NULL)
+		(void)config_set(next, "user", M.cfg.user, err, sizeof(err));
+	if (M.cfg.group != NULL)
+		(void)config_set(next, "group", M.cfg.group, err, sizeof(err));
+}
+
 /* Spares beyond the new pool size go; their exit is quiet. */
 static void
 conf_trim_spares(void)
@@ -237,6 +265,7 @@ conf_reload(void)
 	if (!conf_same_listen(&M.cfg, &next))
 		log_warning("reload: listen addresses cannot change while "
 		    "running; keeping the old ones (restart to change them)");
+	conf_keep_account(&next);
 	/* The listeners stay as they are, and so does the list. */
 	config_listen_clear(&next);
 	for (int i = 0; i < M.cfg.nlisten; i++)
@@ -253,6 +282,7 @@ conf_reload(void)
 	config_free(&M.cfg);
 	M.cfg = next;
 	memcpy(M.password, pw, sizeof(M.password));
+	log_init(service_journal(&M.cfg));
 	log_set_level(M.cfg.log_level);
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		TAILQ_FOREACH(c, lists[i], entry)
