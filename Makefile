@@ -3,7 +3,10 @@
 #   make            build build/forkchatd
 #   make run        build and run it on scripts/demo.conf (127.0.0.1:2000)
 #   make check      install what the tests need, run unit and bats tests
-#   make lint       cppcheck and gcc -fanalyzer, zero findings
+#   make lint       every analyser, zero findings (scripts/lint)
+#   make check-asan     the whole suite on an ASan+UBSan build
+#   make check-valgrind core scenarios under valgrind, children included
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, units,
 #                   example configuration; make uninstall
 #   make clean
@@ -64,6 +67,15 @@ check: $(B)/forkchatd $(UNIT_BIN) $(TOOL_BIN)
 lint:
 	scripts/lint
 
+check-asan:
+	scripts/check-asan
+
+check-valgrind: $(B)/forkchatd $(TOOL_BIN)
+	scripts/check-valgrind
+
+fuzz:
+	scripts/fuzz
+
 install: $(B)/forkchatd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(ETCDIR) $(DESTDIR)$(UNITDIR)
@@ -95,6 +107,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all unit run check lint install uninstall clean
+.PHONY: all unit run check lint check-asan check-valgrind fuzz install \
+	uninstall clean
 
 -include $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
