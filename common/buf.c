@@ -48,7 +48,7 @@ buf_reserve(struct buf *b, size_t n)
 	}
 	for (cap = b->cap ? b->cap : BUF_MIN; cap < need; cap *= 2)
 		;
-	if (b->off > 0) {
+	if (b->data != NULL && b->off > 0) {
 		memmove(b->data, b->data + b->off, b->len);
 		b->off = 0;
 	}

@@ -27,7 +27,7 @@
 #define PIPE_PREFIX	"pipe."
 #define PIPE_PREFIX_LEN	(sizeof(PIPE_PREFIX) - 1)
 #define LINE_LEN_MAX	4096		/* longest line in a config file */
-#define FILE_SIZE_MAX	(1024 * 1024)	/* largest config file */
+#define FILE_SIZE_MAX	((size_t)1024 * 1024)	/* largest config file */
 #define KIB		1024ULL
 #define MIB		(1024ULL * 1024)
 
@@ -114,7 +114,7 @@ static int
 set_uint(struct config *cfg, const struct key *k, const char *v, char *err,
     size_t errlen)
 {
-	unsigned long long n;
+	unsigned long long n = 0;
 
 	if (parse_range(k, v, false, &n, err, errlen) == -1)
 		return -1;
@@ -127,7 +127,7 @@ static int
 set_size(struct config *cfg, const struct key *k, const char *v, char *err,
     size_t errlen)
 {
-	unsigned long long n;
+	unsigned long long n = 0;
 
 	if (parse_range(k, v, true, &n, err, errlen) == -1)
 		return -1;
@@ -368,7 +368,7 @@ set_pipe(struct config *cfg, const char *name, const char *v, char *err,
 		return seterr(err, errlen, "%s%s: more than %d pipes",
 		    PIPE_PREFIX, name, CONFIG_MAX_PIPES);
 	memset(&pp, 0, sizeof(pp));
-	strcpy(pp.name, name);	/* length checked by pipe_name_ok() */
+	(void)snprintf(pp.name, sizeof(pp.name), "%s", name);
 	if (pipe_split(&pp, v, err, errlen) == -1) {
 		pipe_clear(&pp);
 		return -1;
@@ -466,7 +466,7 @@ static int
 parse_line(struct config *cfg, struct seen *seen, char *line,
     unsigned lineno, char *err, size_t errlen)
 {
-	char *key = NULL, *value = NULL;
+	char *key = line, *value = line;	/* split_line points them */
 	unsigned *first;
 
 	cut_comment(line);
@@ -555,8 +555,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	if (len == -1)
 		rv = seterr(err, errlen, "cannot read %s: %s", path,
 		    strerror(errno));
-	else if (len > FILE_SIZE_MAX)
-		rv = seterr(err, errlen, "%s: file is larger than %d bytes",
+	else if ((size_t)len > FILE_SIZE_MAX)
+		rv = seterr(err, errlen, "%s: file is larger than %zu bytes",
 		    path, FILE_SIZE_MAX);
 	else
 		rv = config_parse(cfg, text, (size_t)len, path, err, errlen);

@@ -76,8 +76,8 @@ line_grow(struct line_reader *r, size_t need)
 
 	while (cap < need)
 		cap *= 2;
-	if (cap > r->max + 1)
-		cap = r->max + 1;
+	if (r->max < cap)
+		cap = r->max + 1;	/* max < cap: no overflow, cap >= 1 */
 	if ((p = realloc(r->buf, cap)) == NULL)
 		return -1;
 	r->buf = p;
@@ -142,10 +142,9 @@ static bool
 line_utf_second(unsigned char lead, unsigned char c)
 {
 	switch (lead) {
-	case 0xC2:
-		return c >= 0xA0;	/* C2 80..9F are the C1 controls */
-	case 0xE0:
-		return c >= 0xA0;	/* overlong */
+	case 0xC2:			/* C2 80..9F are the C1 controls */
+	case 0xE0:			/* E0 80..9F would be overlong */
+		return c >= 0xA0;
 	case 0xED:
 		return c < 0xA0;	/* surrogates U+D800..DFFF */
 	case 0xF0:

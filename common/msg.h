@@ -54,7 +54,7 @@ struct msg_hdr {
 };
 
 #define MSG_HDR_LEN	 12
-#define MSG_MAX_PAYLOAD	 (128 * 1024)
+#define MSG_MAX_PAYLOAD	 ((size_t)128 * 1024)
 #define MSG_NICK_MAX	 16
 #define MSG_PEER_MAX	 64
 

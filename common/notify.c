@@ -10,6 +10,7 @@
  * notify_close.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "notify.h"
+#include "num.h"
 
 #define NOTIFY_MAX	1024
 
@@ -28,19 +30,16 @@ static struct sockaddr_un notify_addr;
 static socklen_t notify_len;
 static int64_t watchdog_ms;
 
-/* Parse a decimal environment value; -1 if unset or not a number. */
+/* A decimal environment value; -1 if unset or not a number. */
 static long long
 env_number(const char *name)
 {
 	const char *v = getenv(name);
-	char *end;
-	long long n;
+	unsigned long long n;
 
-	if (v == NULL || *v < '0' || *v > '9')
+	if (v == NULL || num_whole(v, &n) == -1 || n > LLONG_MAX)
 		return -1;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	return errno != 0 || *end != '\0' ? -1 : n;
+	return (long long)n;
 }
 
 /* Watchdog: half the interval systemd expects, if it is ours. */

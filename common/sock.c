@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "num.h"
 #include "sock.h"
 
 /* Seconds of silence before keepalive probes, probe interval, count. */
@@ -28,14 +29,9 @@
 static int
 sock_port(const char *s)
 {
-	char *end;
-	long port;
+	unsigned long long port;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	port = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || port > 65535)
+	if (num_whole(s, &port) == -1 || port > 65535)
 		return -1;
 	return (int)port;
 }
@@ -149,7 +145,7 @@ sock_format(const struct sockaddr *sa, char *buf, size_t size)
 int
 sock_name(int fd, char *buf, size_t size)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { .ss_family = AF_UNSPEC };
 	socklen_t len = sizeof(ss);
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
@@ -161,7 +157,7 @@ sock_name(int fd, char *buf, size_t size)
 int
 sock_accept(int lfd, char *peer, size_t size)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { .ss_family = AF_UNSPEC };
 	socklen_t len = sizeof(ss);
 	int fd;
 
@@ -198,14 +194,11 @@ static long
 env_long(const char *name)
 {
 	const char *v = getenv(name);
-	char *end;
-	long n;
+	unsigned long long n;
 
-	if (v == NULL || *v < '0' || *v > '9')
+	if (v == NULL || num_whole(v, &n) == -1 || n > LONG_MAX)
 		return -1;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	return errno != 0 || *end != '\0' ? -1 : n;
+	return (long)n;
 }
 
 /* Is fd a listening TCP-style stream socket? */

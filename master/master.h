@@ -115,7 +115,7 @@ struct orphan {
  * the worker counts as stuck: room for a busy machine to deschedule a
  * healthy worker for a while under a flood, not for a hung one.
  */
-#define CHAN_HEADROOM	(4 * 1024 * 1024)
+#define CHAN_HEADROOM	((size_t)4 * 1024 * 1024)
 
 struct master {
 	struct config cfg;

@@ -10,7 +10,6 @@
  *
  * Public: ps_list.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +20,11 @@
 
 #include "log.h"
 #include "master.h"
+#include "num.h"
 #include "os.h"
 #include "proto.h"
+
+#define PS_FIELDS	19		/* /proc/PID/stat fields 4 to 22 */
 
 struct proc {
 	pid_t	 pid, ppid, pgid;
@@ -36,7 +38,8 @@ static int
 ps_read(pid_t pid, struct proc *p)
 {
 	char path[64], buf[1024], *s;
-	long ppid, pgid;
+	unsigned long long v[PS_FIELDS];
+	const char *q;
 	ssize_t n;
 	int fd;
 
@@ -48,17 +51,27 @@ ps_read(pid_t pid, struct proc *p)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	/* "pid (comm) S ppid pgrp ... starttime": comm may hold ")". */
-	if ((s = strrchr(buf, ')')) == NULL ||
-	    sscanf(s + 1, " %c %ld %ld"		/* fields 3, 4, 5 */
-	    " %*s %*s %*s %*s %*s %*s %*s %*s"		/* 6 to 13 */
-	    " %*s %*s %*s %*s %*s %*s %*s %*s"		/* 14 to 21 */
-	    " %llu", &p->state, &ppid, &pgid,		/* 22: starttime */
-	    &p->start) != 4)
+	/*
+	 * "pid (comm) S ppid pgrp ... starttime": comm may hold ")", so
+	 * start after the last one.  Fields 4 to 22 are numbers (some may
+	 * be negative, which we never use: they just must not stop us).
+	 */
+	if ((s = strrchr(buf, ')')) == NULL || s[1] != ' ' || s[2] == '\0')
 		return -1;
+	p->state = s[2];
+	q = s + 3;
+	for (int i = 0; i < PS_FIELDS; i++) {
+		if (*q++ != ' ')
+			return -1;
+		if (*q == '-')
+			q++;
+		if (num_parse(q, &q, &v[i]) == -1)
+			return -1;
+	}
 	p->pid = pid;
-	p->ppid = (pid_t)ppid;
-	p->pgid = (pid_t)pgid;
+	p->ppid = (pid_t)v[0];		/* field 4 */
+	p->pgid = (pid_t)v[1];		/* field 5 */
+	p->start = v[PS_FIELDS - 1];	/* field 22: starttime */
 	p->ours = pid == getpid();
 	return 0;
 }
@@ -70,21 +83,21 @@ ps_scan(size_t *n)
 	struct proc *all = NULL, *grown;
 	size_t cap = 0;
 	struct dirent *de;
+	unsigned long long pid;
 	DIR *d;
 
 	*n = 0;
 	if ((d = opendir("/proc")) == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 256;
 			if ((grown = realloc(all, cap * sizeof(*all))) == NULL)
 				break;
 			all = grown;
 		}
-		if (ps_read((pid_t)atol(de->d_name), &all[*n]) == 0)
+		if (num_whole(de->d_name, &pid) == 0 &&
+		    ps_read((pid_t)pid, &all[*n]) == 0)
 			(*n)++;
 	}
 	(void)closedir(d);

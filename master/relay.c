@@ -27,7 +27,7 @@
 #include "os.h"
 #include "proto.h"
 
-#define CHAN_READ	(64 * 1024)	/* bytes read from a worker per turn */
+#define CHAN_READ	((size_t)64 * 1024)	/* bytes read from a worker per turn */
 #define NOTICE_MAX	1024
 
 static struct child *dirty;		/* children with output to flush */
@@ -91,6 +91,9 @@ relay_fanout(const struct child *except, const struct iovec *iov, int n)
 }
 
 /* Format a notice line ("*** ..." + CRLF) into buf; its length. */
+static size_t relay_vformat(char *, size_t, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
 static size_t
 relay_vformat(char *buf, size_t size, const char *fmt, va_list ap)
 {

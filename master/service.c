@@ -25,6 +25,7 @@
 #include "log.h"
 #include "master.h"
 #include "notify.h"
+#include "num.h"
 #include "os.h"
 #include "sock.h"
 
@@ -59,8 +60,9 @@ service_journal(const struct config *cfg)
 
 	if (cfg->log_format != LOG_FORMAT_AUTO)
 		return cfg->log_format == LOG_FORMAT_JOURNAL;
-	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
-	    fstat(STDERR_FILENO, &st) == -1)
+	/* "DEVICE:INODE" of the stream journald gave us as stderr. */
+	if (js == NULL || num_parse(js, &js, &dev) == -1 || *js++ != ':' ||
+	    num_whole(js, &ino) == -1 || fstat(STDERR_FILENO, &st) == -1)
 		return false;
 	return (unsigned long long)st.st_dev == dev &&
 	    (unsigned long long)st.st_ino == ino;

@@ -362,7 +362,10 @@ job_reap(struct worker *w)
 	int s, status;
 
 	while ((s = sigpipe_next()) > 0)
-		;
+		;		/* SIGCHLD is all that comes here */
+	if (s == -1)
+		log_error("worker for a pipe job: reading its signal pipe: %s",
+		    strerror(errno));
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == J.pid)
 			job_reaped(w, status);

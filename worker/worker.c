@@ -31,9 +31,9 @@
 #include "sock.h"
 #include "worker.h"
 
-#define CHAN_READ	(16 * 1024)	/* bytes read from the master at once */
-#define CHAN_PAUSE	(64 * 1024)	/* stop reading the client past this */
-#define CHAN_LIMIT	(1024 * 1024)	/* most queued for the master */
+#define CHAN_READ	((size_t)16 * 1024)	/* bytes read from the master at once */
+#define CHAN_PAUSE	((size_t)64 * 1024)	/* stop reading the client past this */
+#define CHAN_LIMIT	((size_t)1024 * 1024)	/* most queued for the master */
 #define IDLE_NOTE_MS	1000		/* tell the master we are active */
 #define OPER_FREE_TRIES	3		/* wrong passwords before a delay */
 #define OPER_DELAY_MS	2000		/* per wrong password past those */
@@ -570,12 +570,12 @@ worker_turn(struct worker *w)
 	pfd[0].fd = w->ch;
 	pfd[0].events = POLLIN | (msgq_pending(&w->chout) ? POLLOUT : 0);
 	pfd[1].fd = w->cl;		/* poll() skips a negative fd */
-	pfd[1].events = (worker_may_read(w) && w->inoff == w->inlen ?
-	    POLLIN : 0) | (w->out.len > 0 ? POLLOUT : 0);
+	pfd[1].events = (short)((worker_may_read(w) && w->inoff == w->inlen ?
+	    POLLIN : 0) | (w->out.len > 0 ? POLLOUT : 0));
 	njob = pipe_pollfds(&pfd[2]);
 	for (int i = 0; i < 2 + njob; i++)
 		pfd[i].revents = 0;
-	n = poll(pfd, (nfds_t)(2 + njob), worker_timeout(w, now));
+	n = poll(pfd, (nfds_t)2 + (nfds_t)njob, worker_timeout(w, now));
 	if (n == -1 && errno != EINTR) {
 		log_error("worker for client #%u: poll: %s", w->id,
 		    strerror(errno));

@@ -52,7 +52,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: notify-listen PATH [SECONDS]\n");
 		return 2;
 	}
-	end = now_ms() + (argc > 2 ? atoll(argv[2]) : 60) * 1000;
+	end = now_ms() + (argc > 2 ? strtoll(argv[2], NULL, 10) : 60) * 1000;
 	memcpy(sa.sun_path, argv[1], len);
 	if (argv[1][0] == '@')
 		sa.sun_path[0] = '\0';

@@ -1,0 +1,12 @@
+/*
+ * num.h - decimal numbers: digits only, no sign, no locale, and an
+ * overflow is an error rather than a wrap.  For environment variables,
+ * /proc files and addresses.
+ */
+#ifndef FORKCHAT_NUM_H
+#define FORKCHAT_NUM_H
+
+int	num_parse(const char *, const char **, unsigned long long *);
+int	num_whole(const char *, unsigned long long *);
+
+#endif
