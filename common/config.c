@@ -7,7 +7,7 @@
  *
  * Public calls: config_defaults(), config_free(), config_set(),
  * config_parse(), config_load(), config_listen_clear(), config_pipe(),
- * config_dump().
+ * config_dump(), config_journal().
  * Errors are one line in the caller's buffer; nothing here logs or exits.
  */
 #include <ctype.h>
@@ -357,7 +357,7 @@ static int
 set_pipe(struct config *cfg, const char *name, const char *v, char *err,
     size_t errlen)
 {
-	struct pipe_prog pp;
+	struct pipe_prog pp, *grown;
 	int i;
 
 	if (!pipe_name_ok(name))
@@ -373,10 +373,20 @@ set_pipe(struct config *cfg, const char *name, const char *v, char *err,
 		pipe_clear(&pp);
 		return -1;
 	}
-	if (i == -1)
+	if (i == -1) {
+		/* Grown one at a time: a handful of pipes is the usual case. */
+		grown = realloc(cfg->pipes, ((size_t)cfg->npipes + 1) *
+		    sizeof(*grown));
+		if (grown == NULL) {
+			pipe_clear(&pp);
+			return seterr(err, errlen, "%s%s: %s", PIPE_PREFIX, name,
+			    strerror(errno));
+		}
+		cfg->pipes = grown;
 		i = cfg->npipes++;
-	else
+	} else {
 		pipe_clear(&cfg->pipes[i]);
+	}
 	cfg->pipes[i] = pp;
 	return 0;
 }
@@ -600,6 +610,7 @@ config_free(struct config *cfg)
 	free(cfg->group);
 	for (i = 0; i < cfg->npipes; i++)
 		pipe_clear(&cfg->pipes[i]);
+	free(cfg->pipes);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -674,4 +685,13 @@ config_dump(const struct config *cfg, struct buf *out)
 			return -1;
 	}
 	return 0;
+}
+
+/* Should log lines carry journald priorities (log_format, or auto)? */
+int
+config_journal(const struct config *cfg)
+{
+	if (cfg->log_format != LOG_FORMAT_AUTO)
+		return cfg->log_format == LOG_FORMAT_JOURNAL;
+	return log_journal_stream();
 }

@@ -57,7 +57,7 @@ struct config {
 	enum log_format log_format;
 	char	*user;			/* drop to this user; NULL: stay */
 	char	*group;			/* and group; NULL: the user's */
-	struct pipe_prog pipes[CONFIG_MAX_PIPES];
+	struct pipe_prog *pipes;		/* npipes of them, on the heap */
 	int	 npipes;
 };
 
@@ -71,5 +71,6 @@ int	config_load(struct config *, const char *, char *, size_t);
 void	config_listen_clear(struct config *);
 const struct pipe_prog *config_pipe(const struct config *, const char *);
 int	config_dump(const struct config *, struct buf *);
+int	config_journal(const struct config *);
 
 #endif

@@ -3,7 +3,8 @@
  *
  * Format on a terminal or file: "2026-11-23T17:52:37.123Z notice [1201] text".
  * Under journald (log_init(1)): "<5>[1201] text"; journald adds the time.
- * Public: log_init, log_set_level, log_enabled, log_level_parse,
+ * Public: log_init, log_journal_stream, log_set_level, log_enabled,
+ * log_level_parse,
  * log_level_name, log_msg, log_vmsg, log_fatal, log_panic.
  */
 #include <errno.h>
@@ -11,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "num.h"
 
 #define LOG_LINE_MAX	1024
 
@@ -34,6 +37,21 @@ void
 log_init(int journal)
 {
 	log_journal = journal;
+}
+
+/* Is stderr journald's stream ($JOURNAL_STREAM names its device:inode)? */
+int
+log_journal_stream(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || num_parse(js, &js, &dev) == -1 || *js++ != ':' ||
+	    num_whole(js, &ino) == -1 || fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
 }
 
 /* Drop messages less urgent than this level. */

@@ -21,6 +21,7 @@ enum log_level {
 };
 
 void	log_init(int journal);
+int	log_journal_stream(void);
 void	log_set_level(enum log_level);
 int	log_enabled(enum log_level);
 int	log_level_parse(const char *, enum log_level *);

@@ -282,14 +282,15 @@ conf_reload(void)
 	config_free(&M.cfg);
 	M.cfg = next;
 	memcpy(M.password, pw, sizeof(M.password));
-	log_init(service_journal(&M.cfg));
+	log_init(config_journal(&M.cfg));
 	log_set_level(M.cfg.log_level);
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		TAILQ_FOREACH(c, lists[i], entry)
 			c->out.out.limit = M.cfg.max_output_queue + CHAN_HEADROOM;
 	conf_trim_spares();
-	relay_config(&text);
-	buf_free(&text);
+	buf_free(&M.config_text);
+	M.config_text = text;		/* for workers forked from now on */
+	relay_config(&M.config_text);
 	service_reloaded(NULL);
 	log_notice("configuration reloaded: up to %u client%s, %u spare "
 	    "worker%s, admin = %s, %d pipe program%s", M.cfg.max_clients,

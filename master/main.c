@@ -8,6 +8,7 @@
  * pool, and one flush of everything queued during the turn.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "os.h"
 #include "sigpipe.h"
 #include "sock.h"
+#include "../worker/worker.h"
 
 #define EX_OK		0
 #define EX_FAIL		1
@@ -139,7 +141,7 @@ setup(void)
 	    SIGCHLD };
 	char err[CONFIG_ERR_MAX];
 
-	log_init(service_journal(&M.cfg));
+	log_init(config_journal(&M.cfg));
 	log_set_level(M.cfg.log_level);
 	service_init();
 	M.started_ms = os_now_ms();
@@ -160,6 +162,14 @@ setup(void)
 		log_fatal(EX_FAIL, "cannot set up epoll: %s", strerror(errno));
 	if (accept_reserve_open() == -1)
 		log_fatal(EX_FAIL, "cannot open /dev/null: %s", strerror(errno));
+	/* Workers run this very binary, even if the file is replaced. */
+	if ((M.exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1)
+		log_fatal(EX_FAIL, "cannot open /proc/self/exe: %s",
+		    strerror(errno));
+	buf_init(&M.config_text, MSG_MAX_PAYLOAD);
+	if (config_dump(&M.cfg, &M.config_text) == -1)
+		log_fatal(EX_CONFIG, "the configuration is too large to send "
+		    "to workers");
 	log_notice("forkchatd %s starting, pid %ld", FORKCHAT_VERSION,
 	    (long)getpid());
 	if (conf_password(&M.cfg, M.password, sizeof(M.password), err,
@@ -354,6 +364,8 @@ master_loop(void)
 int
 main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], WORKER_FLAG) == 0)
+		worker_main(WORKER_FD);		/* started by our master */
 	configure(argc, argv);
 	setup();
 	master_loop();

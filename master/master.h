@@ -124,6 +124,8 @@ struct master {
 	int	 noverrides;
 	char	**cli_listen;		/* -l, kept for reload */
 	int	 ncli_listen;
+	int	 exe_fd;		/* our own binary, for the workers */
+	struct buf config_text;		/* the configuration, as workers get it */
 	char	 password[PASSWORD_MAX + 2];	/* "": none needed; +2: see conf.c */
 	bool	 password_random;
 	int	 ep;			/* epoll */
@@ -199,7 +201,6 @@ void	 conf_reload(void);
 
 /* service.c */
 void	 service_init(void);
-bool	 service_journal(const struct config *);
 int	 service_sockets(int *, int);
 void	 service_ready(void);
 void	 service_reloading(void);

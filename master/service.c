@@ -9,7 +9,7 @@
  * shutdown drains; WATCHDOG=1 at half of WATCHDOG_USEC.  A loop that is
  * stuck sends no WATCHDOG=1, which is the point.
  *
- * Public: service_init, service_journal, service_sockets, service_ready,
+ * Public: service_init, service_sockets, service_ready,
  * service_reloading, service_reloaded, service_stopping,
  * service_deadline, service_tick, service_drop_privileges.
  */
@@ -19,13 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "master.h"
 #include "notify.h"
-#include "num.h"
 #include "os.h"
 #include "sock.h"
 
@@ -48,24 +46,6 @@ service_init(void)
 	if (notify_watchdog_ms() != 0)
 		log_info("watchdog: WATCHDOG=1 every %lld ms",
 		    (long long)notify_watchdog_ms());
-}
-
-/* Is stderr journald's stream ($JOURNAL_STREAM names its device:inode)? */
-bool
-service_journal(const struct config *cfg)
-{
-	const char *js = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
-	struct stat st;
-
-	if (cfg->log_format != LOG_FORMAT_AUTO)
-		return cfg->log_format == LOG_FORMAT_JOURNAL;
-	/* "DEVICE:INODE" of the stream journald gave us as stderr. */
-	if (js == NULL || num_parse(js, &js, &dev) == -1 || *js++ != ':' ||
-	    num_whole(js, &ino) == -1 || fstat(STDERR_FILENO, &st) == -1)
-		return false;
-	return (unsigned long long)st.st_dev == dev &&
-	    (unsigned long long)st.st_ino == ino;
 }
 
 /* Sockets from socket activation, if any; exits if they are unusable. */

@@ -13,6 +13,7 @@
  * child_set_state.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,6 @@
 #include "log.h"
 #include "master.h"
 #include "os.h"
-#include "sigpipe.h"
 #include "../worker/worker.h"
 
 #define PID_HASH	4096		/* buckets; chains stay short */
@@ -90,30 +90,45 @@ child_close_channel(struct child *c)
 	c->fd = -1;
 }
 
-/* The child process: from here on we are a worker, never the master. */
+/*
+ * The child: become "forkchatd -W", the channel on WORKER_FD.  A fresh
+ * image, not a copy of the master: a forked master's heap, which the
+ * master goes on changing, would become every worker's private copy
+ * (copy-on-write copies the page for whoever writes, and the old one is
+ * left to the other).  fexecve() of the binary the master runs, opened
+ * at start, also keeps workers and master the same version.
+ */
 static _Noreturn void
 spawn_child(int ch, const sigset_t *oldmask)
 {
+	static char arg0[] = "forkchatd", arg1[] = WORKER_FLAG;
+	char *const argv[] = { arg0, arg1, NULL };
+	int exe = M.exe_fd;
+
 	/*
-	 * Dispositions first, while every signal is still blocked.  What
-	 * reaches the whole process group (Ctrl-C, kill -TERM -PGID, a
-	 * service manager's control-group kill) is for the master to act
-	 * on: it shuts down in order.  One session ends with /kick or -9.
+	 * No handler of ours may run here.  Ignoring survives exec, so the
+	 * worker is deaf to group signals from the first instant (it sets
+	 * the same itself, for clarity).
 	 */
-	if (os_signals_default() == -1 ||
-	    signal(SIGINT, SIG_IGN) == SIG_ERR ||
+	if (os_signals_default() == -1 || signal(SIGINT, SIG_IGN) == SIG_ERR ||
 	    signal(SIGTERM, SIG_IGN) == SIG_ERR ||
 	    signal(SIGQUIT, SIG_IGN) == SIG_ERR ||
-	    signal(SIGHUP, SIG_IGN) == SIG_ERR ||
-	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+	    signal(SIGHUP, SIG_IGN) == SIG_ERR)
 		_exit(71);
-	sigpipe_close();
-	/* Listeners, epoll, every other worker's channel: not ours. */
-	if (os_close_except(ch, -1) == -1)
+	if (exe == WORKER_FD &&
+	    (exe = fcntl(exe, F_DUPFD_CLOEXEC, WORKER_FD + 1)) == -1)
 		_exit(71);
-	if (sigprocmask(SIG_SETMASK, oldmask, NULL) == -1)
+	/* dup2() leaves the copy without close-on-exec: it stays open. */
+	if (ch != WORKER_FD ? dup2(ch, WORKER_FD) == -1 :
+	    fcntl(ch, F_SETFD, 0) == -1)
 		_exit(71);
-	worker_main(ch, &M.cfg);
+	if (os_close_except(WORKER_FD, exe) == -1 ||
+	    sigprocmask(SIG_SETMASK, oldmask, NULL) == -1)
+		_exit(71);
+	fexecve(exe, argv, environ);
+	log_error("worker %ld: fexecve() failed: %s", (long)getpid(),
+	    strerror(errno));
+	_exit(71);
 }
 
 /* Fork a spare worker; NULL with errno set if we cannot. */
@@ -121,6 +136,7 @@ struct child *
 spawn_worker(void)
 {
 	struct child *c;
+	struct iovec iov;
 	sigset_t all, old;
 	int sv[2], saved;
 	pid_t pid;
@@ -150,6 +166,12 @@ spawn_worker(void)
 	c->born_ms = os_now_ms();
 	msgq_init(&c->out, M.cfg.max_output_queue + CHAN_HEADROOM);
 	msgin_init(&c->in);
+	/* Its first message: the configuration, before any client. */
+	iov.iov_base = (void *)(uintptr_t)buf_head(&M.config_text);
+	iov.iov_len = M.config_text.len;
+	if (relay_send(c, MSG_CONFIG, &iov, 1) == -1)
+		log_panic("queueing the configuration for worker %ld",
+		    (long)pid);
 	if (ev_add(M.ep, c->fd, EV_READ, c) == -1)
 		log_panic("epoll_ctl(ADD) failed for worker %ld: %s", (long)pid,
 		    strerror(errno));

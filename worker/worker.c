@@ -17,10 +17,12 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -273,17 +275,15 @@ worker_reconfigure(struct worker *w, const char *p, size_t len)
 	char err[CONFIG_ERR_MAX];
 
 	config_defaults(&next);
-	if (config_parse(&next, p, len, "reload", err, sizeof(err)) == -1) {
+	if (config_parse(&next, p, len, "MSG_CONFIG", err, sizeof(err)) == -1) {
 		log_error("worker for client #%u: bad MSG_CONFIG: %s", w->id,
 		    err);
 		config_free(&next);
 		return;
 	}
-	/* The configuration inherited at fork is the master's memory. */
-	if (w->cfg == &w->own)
-		config_free(&w->own);
+	config_free(&w->own);
 	w->own = next;
-	w->cfg = &w->own;
+	log_init(config_journal(w->cfg));
 	log_set_level(w->cfg->log_level);
 	w->lr.max = w->cfg->max_line;
 	w->out.limit = w->cfg->max_output_queue;
@@ -599,18 +599,37 @@ worker_turn(struct worker *w)
 	worker_deadlines(w, now);
 }
 
-/* The worker's whole life; runs in the child right after fork(). */
+/*
+ * The worker's whole life, as "forkchatd -W" started by its master.
+ * What reaches the whole process group (Ctrl-C, kill -TERM -PGID, a
+ * service manager's control-group kill) is the master's to act on: it
+ * shuts down in order.  One session ends with /kick or kill -9.
+ */
 void
-worker_main(int ch, const struct config *cfg)
+worker_main(int ch)
 {
+	static const int ignored[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP,
+	    SIGPIPE };
+	struct stat st;
+
+	if (fstat(ch, &st) == -1 || !S_ISSOCK(st.st_mode)) {
+		log_error("forkchatd " WORKER_FLAG " is how the master starts "
+		    "its workers; it is not for use by hand");
+		_exit(2);
+	}
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		if (signal(ignored[i], SIG_IGN) == SIG_ERR)
+			_exit(71);
 	(void)os_set_name("forkchatd spare");
-	W.cfg = cfg;
+	/* The master's MSG_CONFIG comes first and replaces the defaults. */
+	config_defaults(&W.own);
+	W.cfg = &W.own;
 	W.ch = ch;
 	W.cl = -1;
 	W.state = W_SPARE;
 	msgin_init(&W.chin);
 	msgq_init(&W.chout, CHAN_LIMIT);
-	buf_init(&W.out, cfg->max_output_queue);
+	buf_init(&W.out, W.cfg->max_output_queue);
 	for (;;)
 		worker_turn(&W);
 }

@@ -1,7 +1,8 @@
 /*
  * worker.h - the worker process: one client, one channel to the master.
  *
- * worker_main() runs in the child right after fork(); it never returns.
+ * A worker is forkchatd started by its master as "forkchatd -W", its
+ * channel on descriptor WORKER_FD; worker_main() never returns.
  * command.c parses what the client types and answers it, through the
  * worker_* calls below; pipe.c runs its /pipe jobs.
  */
@@ -20,7 +21,10 @@
 
 struct worker;
 
-_Noreturn void worker_main(int, const struct config *);
+#define WORKER_FD	3
+#define WORKER_FLAG	"-W"
+
+_Noreturn void worker_main(int);
 
 /* worker.c, for command.c */
 void	worker_say(struct worker *, const char *, ...)
