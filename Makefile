@@ -7,6 +7,7 @@
 #   make check-asan     the whole suite on an ASan+UBSan build
 #   make check-valgrind core scenarios under valgrind, children included
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make bench      S1-S5 against forkchatd and a reference server
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, units,
 #                   example configuration; make uninstall
 #   make clean
@@ -76,6 +77,12 @@ check-valgrind: $(B)/forkchatd $(TOOL_BIN)
 fuzz:
 	scripts/fuzz
 
+bench-tools:
+	$(MAKE) -C tests/bench
+
+bench: $(B)/forkchatd bench-tools
+	tests/bench/run
+
 install: $(B)/forkchatd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(ETCDIR) $(DESTDIR)$(UNITDIR)
@@ -107,7 +114,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all unit run check lint check-asan check-valgrind fuzz install \
-	uninstall clean
+.PHONY: all unit run check lint check-asan check-valgrind fuzz bench \
+	bench-tools install uninstall clean
 
 -include $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
