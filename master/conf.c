@@ -93,6 +93,11 @@ conf_build(struct config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (cfg->group != NULL && cfg->user == NULL) {
+		(void)snprintf(err, errlen, "group: set user too (the group "
+		    "is taken on with the user)");
+		return -1;
+	}
 	return conf_check_listen(cfg, err, errlen);
 }
 

@@ -123,9 +123,10 @@ configure(int argc, char **argv)
 		config_fail("", err);
 	if (test) {
 		/* A password file must be readable; a random one is not made. */
-		if (M.cfg.oper_password_file != NULL &&
+		if ((M.cfg.oper_password_file != NULL &&
 		    conf_password(&M.cfg, M.password, sizeof(M.password), err,
-		    sizeof(err)) == -1)
+		    sizeof(err)) == -1) ||
+		    service_check_account(&M.cfg, err, sizeof(err)) == -1)
 			config_fail("", err);
 		printf("forkchatd: configuration %s is ok\n",
 		    M.config_path ? M.config_path : "(built-in defaults)");
@@ -172,6 +173,8 @@ setup(void)
 		    "to workers");
 	log_notice("forkchatd %s starting, pid %ld", FORKCHAT_VERSION,
 	    (long)getpid());
+	if (service_check_account(&M.cfg, err, sizeof(err)) == -1)
+		log_fatal(EX_FAIL, "%s", err);
 	if (conf_password(&M.cfg, M.password, sizeof(M.password), err,
 	    sizeof(err)) == -1)
 		log_fatal(EX_CONFIG, "%s", err);

@@ -208,6 +208,7 @@ void	 service_reloaded(const char *);
 void	 service_stopping(void);
 int64_t	 service_deadline(void);
 void	 service_tick(int64_t);
+int	 service_check_account(const struct config *, char *, size_t);
 void	 service_drop_privileges(const struct config *);
 
 /* accept.c */

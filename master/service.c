@@ -11,7 +11,8 @@
  *
  * Public: service_init, service_sockets, service_ready,
  * service_reloading, service_reloaded, service_stopping,
- * service_deadline, service_tick, service_drop_privileges.
+ * service_deadline, service_tick, service_check_account,
+ * service_drop_privileges.
  */
 #include <errno.h>
 #include <grp.h>
@@ -169,16 +170,17 @@ service_tick(int64_t now)
 	}
 }
 
-/* Look up user (and group): uid and gid; -1 (logged) if unknown. */
+/* Look up user (and group): uid and gid; -1 with err set if unknown. */
 static int
-service_account(const struct config *cfg, uid_t *uid, gid_t *gid)
+service_account(const struct config *cfg, uid_t *uid, gid_t *gid, char *err,
+    size_t errlen)
 {
 	struct passwd *pw;
 	struct group *gr;
 
 	errno = 0;
 	if ((pw = getpwnam(cfg->user)) == NULL) {
-		log_error("user %s: %s", cfg->user,
+		(void)snprintf(err, errlen, "user %s: %s", cfg->user,
 		    errno ? strerror(errno) : "no such user");
 		return -1;
 	}
@@ -188,12 +190,23 @@ service_account(const struct config *cfg, uid_t *uid, gid_t *gid)
 		return 0;
 	errno = 0;
 	if ((gr = getgrnam(cfg->group)) == NULL) {
-		log_error("group %s: %s", cfg->group,
+		(void)snprintf(err, errlen, "group %s: %s", cfg->group,
 		    errno ? strerror(errno) : "no such group");
 		return -1;
 	}
 	*gid = gr->gr_gid;
 	return 0;
+}
+
+/* Do user and group exist (for -t, and before anything starts)? */
+int
+service_check_account(const struct config *cfg, char *err, size_t errlen)
+{
+	uid_t uid;
+	gid_t gid;
+
+	return cfg->user == NULL ? 0 :
+	    service_account(cfg, &uid, &gid, err, errlen);
 }
 
 /*
@@ -203,6 +216,7 @@ service_account(const struct config *cfg, uid_t *uid, gid_t *gid)
 void
 service_drop_privileges(const struct config *cfg)
 {
+	char err[CONFIG_ERR_MAX];
 	uid_t uid;
 	gid_t gid;
 
@@ -211,13 +225,15 @@ service_drop_privileges(const struct config *cfg)
 		    (long)getuid(), (long)getgid());
 		return;
 	}
-	if (service_account(cfg, &uid, &gid) == -1)
-		exit(EX_FAIL);
+	if (service_account(cfg, &uid, &gid, err, sizeof(err)) == -1)
+		log_fatal(EX_FAIL, "%s", err);
 	if (geteuid() != 0) {
-		if (geteuid() == uid && getegid() == gid)
-			return;
-		log_fatal(EX_FAIL, "cannot become user %s: not started as root",
-		    cfg->user);
+		if (geteuid() != uid || getegid() != gid)
+			log_fatal(EX_FAIL, "cannot become user %s: not started "
+			    "as root", cfg->user);
+		log_notice("running as user %s (uid %ld, gid %ld), as started",
+		    cfg->user, (long)uid, (long)gid);
+		return;
 	}
 	if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 ||
 	    setresuid(uid, uid, uid) == -1)
