@@ -51,10 +51,15 @@ wait_until() {
 fc_log_has() { grep -qE -- "$1" "$FC_LOG"; }
 
 # Start forkchatd in its own session; sets FC_PID, FC_PORT, FC_LOG.
+# FC_WRAP: words run before the server, e.g. "valgrind --log-file=..."
+# (scripts/check-valgrind); split on blanks only, never globbed.
 fc_start() {
+	local wrap=()
+	read -ra wrap <<<"${FC_WRAP:-}"
 	FC_LOG=$BATS_TEST_TMPDIR/forkchatd.log
 	: > "$FC_LOG"
-	setsid -w "$FORKCHATD" -l 127.0.0.1:0 "$@" 2>>"$FC_LOG" &
+	setsid -w ${wrap[@]+"${wrap[@]}"} "$FORKCHATD" -l 127.0.0.1:0 "$@" \
+	    2>>"$FC_LOG" &
 	FC_WAITPID=$!
 	wait_until "$FC_TIMEOUT" fc_log_has 'ready: ' || {
 		cat "$FC_LOG" >&2
