@@ -58,8 +58,11 @@ fc_start() {
 	read -ra wrap <<<"${FC_WRAP:-}"
 	FC_LOG=$BATS_TEST_TMPDIR/forkchatd.log
 	: > "$FC_LOG"
-	setsid -w ${wrap[@]+"${wrap[@]}"} "$FORKCHATD" -l 127.0.0.1:0 "$@" \
-	    2>>"$FC_LOG" &
+	# FC_NO_LISTEN=1: the addresses come from the configuration instead.
+	local listen=(-l 127.0.0.1:0)
+	[ -z "${FC_NO_LISTEN:-}" ] || listen=()
+	setsid -w ${wrap[@]+"${wrap[@]}"} "$FORKCHATD" ${listen[@]+"${listen[@]}"} \
+	    "$@" 2>>"$FC_LOG" &
 	FC_WAITPID=$!
 	wait_until "$FC_TIMEOUT" fc_log_has 'ready: ' || {
 		cat "$FC_LOG" >&2

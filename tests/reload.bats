@@ -43,21 +43,7 @@ synced() {
 
 # Like lib.bash's fc_start, without its "-l 127.0.0.1:0": the listen
 # addresses come from the file.
-start_no_l() {
-	FC_LOG=$BATS_TEST_TMPDIR/forkchatd.log
-	: >"$FC_LOG"
-	setsid -w "$FORKCHATD" "$@" 2>>"$FC_LOG" &
-	# shellcheck disable=SC2034 # lib.bash's: fc_stop waits for it
-	FC_WAITPID=$!
-	wait_until "$FC_TIMEOUT" fc_log_has 'ready: ' || {
-		cat "$FC_LOG" >&2
-		return 1
-	}
-	FC_PID=$(sed -nE 's/.*starting, pid ([0-9]+).*/\1/p' "$FC_LOG" | head -n 1)
-	FC_PORT=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$FC_LOG" | head -n 1)
-	[ -n "$FC_PID" ]
-	[ -n "$FC_PORT" ]
-}
+start_no_l() { FC_NO_LISTEN=1 fc_start "$@"; }
 
 # Connect a and b, b's join seen by a; their worker pids in APID, BPID.
 connect_ab() {
