@@ -7,7 +7,7 @@
  *
  * Public calls: config_defaults(), config_free(), config_set(),
  * config_parse(), config_load(), config_listen_clear(), config_pipe(),
- * config_dump(), config_journal().
+ * config_dump(), config_journal(), config_set_kv().
  * Errors are one line in the caller's buffer; nothing here logs or exits.
  */
 #include <ctype.h>
@@ -391,6 +391,26 @@ set_pipe(struct config *cfg, const char *name, const char *v, char *err,
 	return 0;
 }
 
+/*
+ * Could a configuration file say this value?  Only such values are taken,
+ * so config_dump() text always parses back to the same configuration
+ * (it is how workers get theirs).
+ */
+static bool
+value_fits_file(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n > 0 && (isspace((unsigned char)v[0]) ||
+	    isspace((unsigned char)v[n - 1])))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == '\n' || v[i] == '\r' || (v[i] == '#' &&
+		    (i == 0 || isspace((unsigned char)v[i - 1]))))
+			return false;
+	return true;
+}
+
 /* Set one key, as a config line or -o KEY=VALUE does. */
 int
 config_set(struct config *cfg, const char *key, const char *value, char *err,
@@ -398,11 +418,47 @@ config_set(struct config *cfg, const char *key, const char *value, char *err,
 {
 	const struct key *k;
 
+	if (!value_fits_file(value))
+		return seterr(err, errlen, "%s: a value cannot start or end with "
+		    "a blank, hold a line break, or have a word starting with "
+		    "'#' (a configuration file could not say it)", key);
 	if (strncmp(key, PIPE_PREFIX, PIPE_PREFIX_LEN) == 0)
 		return set_pipe(cfg, key + PIPE_PREFIX_LEN, value, err, errlen);
 	if ((k = key_find(key)) == NULL)
 		return seterr(err, errlen, "unknown key '%s'", key);
 	return k->set(cfg, k, value, err, errlen);
+}
+
+/*
+ * "-o key=value": blanks around key and value are dropped, as in a file.
+ * *listen_cleared starts false; the first listen here replaces the
+ * file's addresses instead of adding to them.
+ */
+int
+config_set_kv(struct config *cfg, const char *kv, bool *listen_cleared,
+    char *err, size_t errlen)
+{
+	char key[64], msg[CONFIG_ERR_MAX];
+	const char *eq = strchr(kv, '='), *value, *arg = kv;
+	size_t klen;
+
+	if (eq == NULL)
+		return seterr(err, errlen, "-o %s: not key=value", kv);
+	kv += strspn(kv, " \t");
+	klen = eq > kv ? (size_t)(eq - kv) : 0;
+	if (klen >= sizeof(key))
+		klen = sizeof(key) - 1;
+	memcpy(key, kv, klen);
+	key[klen] = '\0';
+	key[strcspn(key, " \t")] = '\0';
+	value = eq + 1 + strspn(eq + 1, " \t");
+	if (strcmp(key, "listen") == 0 && !*listen_cleared) {
+		config_listen_clear(cfg);
+		*listen_cleared = true;
+	}
+	if (config_set(cfg, key, value, msg, sizeof(msg)) == -1)
+		return seterr(err, errlen, "-o %s: %s", arg, msg);
+	return 0;
 }
 
 /* On which line one config_parse() call set each key, or 0. */
@@ -642,27 +698,27 @@ static int
 dump_key(const struct config *cfg, const struct key *k, struct buf *out)
 {
 	if (k->set == set_uint)
-		return buf_printf(out, "%s = %u\n", k->name,
+		return buf_printf(out, "%s=%u\n", k->name,
 		    *CFIELD(cfg, k, unsigned));
 	if (k->set == set_size)
-		return buf_printf(out, "%s = %zu\n", k->name,
+		return buf_printf(out, "%s=%zu\n", k->name,
 		    *CFIELD(cfg, k, size_t));
 	if (k->set == set_admin)
-		return buf_printf(out, "%s = %s\n", k->name,
+		return buf_printf(out, "%s=%s\n", k->name,
 		    cfg->admin == ADMIN_EVERYONE ? "everyone" : "operators");
 	if (k->set == set_log_level)
-		return buf_printf(out, "%s = %s\n", k->name,
+		return buf_printf(out, "%s=%s\n", k->name,
 		    log_level_name(cfg->log_level));
 	if (k->set == set_log_format)
-		return buf_printf(out, "%s = %s\n", k->name,
+		return buf_printf(out, "%s=%s\n", k->name,
 		    cfg->log_format == LOG_FORMAT_JOURNAL ? "journal" :
 		    cfg->log_format == LOG_FORMAT_PLAIN ? "plain" : "auto");
 	if ((k->set == set_path || k->set == set_account) &&
 	    *CFIELD(cfg, k, string) != NULL)
-		return buf_printf(out, "%s = %s\n", k->name,
+		return buf_printf(out, "%s=%s\n", k->name,
 		    *CFIELD(cfg, k, string));
 	for (int i = 0; k->set == set_listen && i < cfg->nlisten; i++)
-		if (buf_printf(out, "%s = %s\n", k->name, cfg->listen[i]) == -1)
+		if (buf_printf(out, "%s=%s\n", k->name, cfg->listen[i]) == -1)
 			return -1;
 	return 0;
 }
@@ -675,11 +731,12 @@ config_dump(const struct config *cfg, struct buf *out)
 		if (dump_key(cfg, &keys[i], out) == -1)
 			return -1;
 	for (int i = 0; i < cfg->npipes; i++) {
-		if (buf_printf(out, "%s%s =", PIPE_PREFIX,
+		if (buf_printf(out, "%s%s=", PIPE_PREFIX,
 		    cfg->pipes[i].name) == -1)
 			return -1;
 		for (char *const *a = cfg->pipes[i].argv; *a != NULL; a++)
-			if (buf_printf(out, " %s", *a) == -1)
+			if (buf_printf(out, a == cfg->pipes[i].argv ? "%s" :
+			    " %s", *a) == -1)
 				return -1;
 		if (buf_printf(out, "\n") == -1)
 			return -1;

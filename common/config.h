@@ -71,6 +71,7 @@ int	config_load(struct config *, const char *, char *, size_t);
 void	config_listen_clear(struct config *);
 const struct pipe_prog *config_pipe(const struct config *, const char *);
 int	config_dump(const struct config *, struct buf *);
+int	config_set_kv(struct config *, const char *, bool *, char *, size_t);
 int	config_journal(const struct config *);
 
 #endif

@@ -23,35 +23,6 @@
 
 #define PASSWORD_LEN	16		/* random password: characters */
 
-/* Apply one "-o key=value" (syntax checked by main already). */
-static int
-conf_override(struct config *cfg, const char *kv, bool *listen_cleared,
-    char *err, size_t errlen)
-{
-	char key[64], msg[CONFIG_ERR_MAX];
-	const char *eq = strchr(kv, '='), *value;
-	size_t klen;
-
-	/* "-o 'key = value'" works as in the file. */
-	kv += strspn(kv, " \t");
-	klen = (size_t)(eq - kv);
-	if (klen >= sizeof(key))
-		klen = sizeof(key) - 1;
-	memcpy(key, kv, klen);
-	key[klen] = '\0';
-	key[strcspn(key, " \t")] = '\0';
-	value = eq + 1 + strspn(eq + 1, " \t");
-	if (strcmp(key, "listen") == 0 && !*listen_cleared) {
-		config_listen_clear(cfg);	/* -o replaces the file's */
-		*listen_cleared = true;
-	}
-	if (config_set(cfg, key, value, msg, sizeof(msg)) == -1) {
-		(void)snprintf(err, errlen, "-o %s: %s", kv, msg);
-		return -1;
-	}
-	return 0;
-}
-
 /* Every listen address must parse now, not fail later at bind time. */
 static int
 conf_check_listen(const struct config *cfg, char *err, size_t errlen)
@@ -81,7 +52,7 @@ conf_build(struct config *cfg, char *err, size_t errlen)
 	    config_load(cfg, M.config_path, err, errlen) == -1)
 		return -1;
 	for (int i = 0; i < M.noverrides; i++)
-		if (conf_override(cfg, M.overrides[i], &cleared, err,
+		if (config_set_kv(cfg, M.overrides[i], &cleared, err,
 		    errlen) == -1)
 			return -1;
 	if (M.ncli_listen > 0)

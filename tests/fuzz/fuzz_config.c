@@ -12,7 +12,6 @@
  * very same text.  A refused one must say why, naming the file and line.
  * Everything is freed; LeakSanitizer checks that.
  */
-#include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,65 +31,16 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-/*
- * Known bugs (see the fuzzing report), tolerated until fixed so that the
- * fuzzer can look further; build with -DKNOWN_BUGS=0 to see them:
- * - config_set() takes values that a configuration file cannot carry:
- *   a LF, a '#' that starts a word, blanks at either end.  Given with
- *   -o, they reach the workers changed, because config_dump() writes
- *   them as they are ("-o 'pipe.tag=/bin/echo #x'": workers run
- *   /bin/echo alone).
- * - config_dump() writes "key = value" where the file had "key=value",
- *   so a line of 4095 or 4096 bytes becomes one the parser refuses, and
- *   every worker runs on the built-in defaults ("bad MSG_CONFIG").
- */
-#ifndef KNOWN_BUGS
-#define KNOWN_BUGS	1
-#endif
-
-/* Could a configuration file say value?  (KNOWN_BUGS, first one) */
-static bool
-file_safe(const char *v)
-{
-	size_t	 n = strlen(v);
-
-	if (n > 0 && (isspace((unsigned char)v[0]) ||
-	    isspace((unsigned char)v[n - 1])))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == '\n' || (v[i] == '#' && (i == 0 ||
-		    isspace((unsigned char)v[i - 1]))))
-			return false;
-	return true;
-}
-
-/* One "-o key=value", split as master/conf.c's conf_override() does. */
+/* One "-o key=value", as the master applies it (main.c refuses these). */
 static int
 override(struct config *cfg, const char *kv, bool *cleared, char *err,
     size_t errlen)
 {
-	char	 key[64];
-	const char *eq = strchr(kv, '='), *value;
-	size_t	 klen;
+	const char *eq = strchr(kv, '=');
 
-	/* master/main.c refuses these before conf.c sees them */
 	if (eq == NULL || eq == kv || eq - kv >= 64)
 		return 0;
-	kv += strspn(kv, " \t");
-	klen = (size_t)(eq - kv);
-	if (klen >= sizeof(key))
-		klen = sizeof(key) - 1;
-	memcpy(key, kv, klen);
-	key[klen] = '\0';
-	key[strcspn(key, " \t")] = '\0';
-	value = eq + 1 + strspn(eq + 1, " \t");
-	if (KNOWN_BUGS && !file_safe(value))
-		return 0;
-	if (strcmp(key, "listen") == 0 && !*cleared) {
-		config_listen_clear(cfg);
-		*cleared = true;
-	}
-	return config_set(cfg, key, value, err, errlen);
+	return config_set_kv(cfg, kv, cleared, err, errlen);
 }
 
 /* Every NUL-ended argument in d[0..n), as -o options in that order. */
@@ -219,11 +169,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(err, 0, sizeof(err));
 		rc = config_parse(&b, buf_head(&one), one.len, "dump", err,
 		    sizeof(err));
-		if (rc == -1 && KNOWN_BUGS && strstr(err, ": line is longer "
-		    "than ") != NULL) {
-			config_free(&b);
-			goto out;	/* the second known bug */
-		}
 		CHECK(rc == 0, "the dump does not parse: %s\n---\n%.*s---",
 		    err, (int)one.len, buf_head(&one));
 		what = config_diff(&a, &b);
@@ -238,7 +183,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_free(&two);
 		config_free(&b);
 	}
-out:
 	buf_free(&one);
 	config_free(&a);
 	return 0;

@@ -268,7 +268,12 @@ test_pipes(void)
 	int i;
 
 	config_defaults(&cfg);
-	CHECK(set(&cfg, "pipe.rev", " /usr/bin/rev  -a\tb ") == 0 &&
+	CHECK(set(&cfg, "pipe.rev", " /usr/bin/rev -a") == -1 &&
+	    set(&cfg, "pipe.rev", "/usr/bin/rev -a ") == -1 &&
+	    set(&cfg, "pipe.rev", "/usr/bin/rev #a") == -1 &&
+	    set(&cfg, "pipe.rev", "/usr/bin/rev\n-a") == -1,
+	    "values a file could not say are refused (end blanks, #word, LF)");
+	CHECK(set(&cfg, "pipe.rev", "/usr/bin/rev  -a\tb") == 0 &&
 	    (pp = config_pipe(&cfg, "rev")) != NULL, "pipe.rev is defined");
 	CHECK(pp != NULL && strcmp(pp->argv[0], "/usr/bin/rev") == 0 &&
 	    strcmp(pp->argv[1], "-a") == 0 && strcmp(pp->argv[2], "b") == 0 &&
