@@ -673,7 +673,11 @@ unsafe_bytes() { LC_ALL=C tr -d '\t\n\r\040-\176\200-\377' <"$1" | wc -c; }
 		[ "$(tr -cd '\r' <"$dir/$f.out" | wc -c)" -eq "$(wc -l <"$dir/$f.out")" ]
 		# only r's lines: no notice, no one left
 		[ "$(LC_ALL=C grep -avc '^<guest3> ' "$dir/$f.out")" -eq 0 ]
-		[ "$(wc -l <"$dir/$f.out")" -ge 1000 ]
+		# Lines do get through.  Not a fixed share of the ~4096 LFs: a
+		# random IAC SB (every ~64 KiB) swallows the stream up to the
+		# next IAC SE (~64 KiB on), as telnet says it must, so about
+		# half of it, by chance more or less, is subnegotiation.
+		[ "$(wc -l <"$dir/$f.out")" -ge 100 ]
 	done
 	cmp "$dir/a.out" "$dir/b.out"
 	# r's worker is alive and well, and everyone still chats
