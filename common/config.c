@@ -422,6 +422,10 @@ config_set(struct config *cfg, const char *key, const char *value, char *err,
 		return seterr(err, errlen, "%s: a value cannot start or end with "
 		    "a blank, hold a line break, or have a word starting with "
 		    "'#' (a configuration file could not say it)", key);
+	/* "key=value" must fit on one line of a file, as workers read it. */
+	if (strlen(key) + 1 + strlen(value) > LINE_LEN_MAX)
+		return seterr(err, errlen, "%s: the value is too long for one "
+		    "line of %d bytes", key, LINE_LEN_MAX);
 	if (strncmp(key, PIPE_PREFIX, PIPE_PREFIX_LEN) == 0)
 		return set_pipe(cfg, key + PIPE_PREFIX_LEN, value, err, errlen);
 	if ((k = key_find(key)) == NULL)

@@ -369,9 +369,14 @@ worker_read_channel(struct worker *w)
 		    w->id);
 		worker_exit(EX_SOFTWARE);
 	}
-	/* Any descriptor still here came with no frame that wanted it. */
-	for (int fd; (fd = msg_take_fd(&w->chin)) != -1;)
-		(void)close(fd);
+	/*
+	 * Any descriptor still here came with no frame that wanted it,
+	 * unless a frame is still coming in part: a descriptor travels with
+	 * its frame's first byte, so it may be that frame's.
+	 */
+	if (w->chin.in.len == 0)
+		for (int fd; (fd = msg_take_fd(&w->chin)) != -1;)
+			(void)close(fd);
 }
 
 /* Add the tokens earned since the last refill. */
