@@ -386,15 +386,7 @@ flood_in_order() {
 		ps -o pid,ppid,stat,comm -p "$(tr '\n' ',' <<<"$tree")0" >&2
 		false
 	}
-	FC_STATUS=0
-	wait "$FC_WAITPID" || FC_STATUS=$?
-	# Killed by SIGKILL: 128 + 9, unless setsid had to fork (then its own).
-	if [ "$FC_WAITPID" = "$FC_PID" ]; then
-		[ "$FC_STATUS" -eq 137 ]
-	else
-		[ "$FC_STATUS" -ne 0 ]
-	fi
-	FC_WAITPID=
+	fc_reap_killed
 	# every client's connection closed
 	wait_until 10 fc_exited "${pids[@]}"
 	fc_eof b

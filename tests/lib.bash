@@ -20,6 +20,7 @@
 #   fc_unexpected_warnings RE  warnings and errors not matching RE
 #   fc_read_who NAME         /who into WHO_PID[nick], WHO_TMO[nick], WHO_N
 #   fc_await_exit [SECS]     wait (bounded) for a signalled master to exit
+#   fc_reap_killed           status of a master killed by SIGKILL is 137
 #   wait_until SECS CMD...   retry CMD until it succeeds or time runs out
 #   fc_scan PID              PID's children into FC_KIDS/FC_KID_COMM/FC_KID_STATE
 #   fc_children PID          PID's children, one per line
@@ -210,6 +211,19 @@ fc_await_exit() {
 	wait_until "$secs" fc_exited "$FC_PID" || return 1
 	FC_STATUS=0
 	wait "$FC_WAITPID" || FC_STATUS=$?
+	FC_WAITPID=
+}
+
+# Collect the status of a master killed by SIGKILL: 128 + 9, unless setsid
+# had to fork (then setsid's own, non-zero).
+fc_reap_killed() {
+	FC_STATUS=0
+	wait "$FC_WAITPID" || FC_STATUS=$?
+	if [ "$FC_WAITPID" = "$FC_PID" ]; then
+		[ "$FC_STATUS" -eq 137 ] || return 1
+	else
+		[ "$FC_STATUS" -ne 0 ] || return 1
+	fi
 	FC_WAITPID=
 }
 

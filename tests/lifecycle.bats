@@ -163,15 +163,7 @@ orderly_stop() {
 	done
 	# shellcheck disable=SC2086 # one pid per word
 	wait_until 5 fc_exited $tree
-	FC_STATUS=0
-	wait "$FC_WAITPID" || FC_STATUS=$?
-	# Killed by SIGKILL: 128 + 9, unless setsid had to fork (then its own).
-	if [ "$FC_WAITPID" = "$FC_PID" ]; then
-		[ "$FC_STATUS" -eq 137 ]
-	else
-		[ "$FC_STATUS" -ne 0 ]
-	fi
-	FC_WAITPID=
+	fc_reap_killed
 	fc_clean_log
 }
 
