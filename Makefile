@@ -30,6 +30,11 @@ WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
 CPPFLAGS += -D_GNU_SOURCE -DFORKCHAT_VERSION='"$(VERSION)"' -Icommon
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -MMD -MP
 
+# Bind every symbol at start, then make the tables read-only: a worker
+# then never writes to the dynamic linker's pages (each write would be a
+# private copy of a page it shares with every other worker).
+SERVER_LDFLAGS = -Wl,-z,relro,-z,now
+
 B	 = build
 COMMON_SRC = $(wildcard common/*.c)
 SERVER_SRC = $(COMMON_SRC) $(wildcard master/*.c) $(wildcard worker/*.c)
@@ -43,7 +48,7 @@ TOOL_BIN   = $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 all: $(B)/forkchatd
 
 $(B)/forkchatd: $(SERVER_OBJ)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(SERVER_OBJ)
+	$(CC) $(ALL_CFLAGS) $(SERVER_LDFLAGS) $(LDFLAGS) -o $@ $(SERVER_OBJ)
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)

@@ -22,6 +22,7 @@
 
 #include "notify.h"
 #include "num.h"
+#include "os.h"
 
 #define NOTIFY_MAX	1024
 
@@ -51,8 +52,8 @@ notify_watchdog_init(void)
 
 	if (usec > 0 && (pid == -1 || pid == (long long)getpid()))
 		watchdog_ms = usec / 2000 > 0 ? usec / 2000 : 1;
-	(void)unsetenv("WATCHDOG_USEC");
-	(void)unsetenv("WATCHDOG_PID");
+	(void)os_unsetenv("WATCHDOG_USEC");
+	(void)os_unsetenv("WATCHDOG_PID");
 }
 
 /* Read and unset the variables; open the socket if there is one. */
@@ -65,7 +66,7 @@ notify_init(void)
 	notify_watchdog_init();
 	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
 	    (len = strlen(path)) >= sizeof(notify_addr.sun_path)) {
-		(void)unsetenv("NOTIFY_SOCKET");
+		(void)os_unsetenv("NOTIFY_SOCKET");
 		return path == NULL ? 0 : (errno = EINVAL, -1);
 	}
 	memset(&notify_addr, 0, sizeof(notify_addr));
@@ -74,7 +75,7 @@ notify_init(void)
 	if (path[0] == '@')
 		notify_addr.sun_path[0] = '\0';		/* abstract */
 	notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-	(void)unsetenv("NOTIFY_SOCKET");
+	(void)os_unsetenv("NOTIFY_SOCKET");
 	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	return notify_fd == -1 ? -1 : 0;
 }

@@ -2,13 +2,17 @@
  * os.c - wrappers for the few Linux-specific calls, and the clock.
  *
  * Public: os_now_ms, os_subreaper, os_set_name, os_close_except,
- * os_signals_default, os_random.  Each returns -1 with errno set on failure.
+ * os_signals_default, os_random, os_fork_sibling, os_unsetenv.  Each returns -1 with errno set on failure.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -109,5 +113,41 @@ os_random(void *buf, size_t n)
 		else if (r == -1)
 			return -1;
 	}
+	return 0;
+}
+
+/*
+ * fork(), except that the child is our parent's child, not ours: it is
+ * our sibling, and our parent reaps it (clone's CLONE_PARENT, which has
+ * no libc wrapper of fork's shape).  Unlike fork() it runs no atfork
+ * handlers, so it is for single-threaded callers only.
+ */
+pid_t
+os_fork_sibling(void)
+{
+	return (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD),
+	    NULL, NULL, NULL, 0UL);
+}
+
+/*
+ * unsetenv(), and blank the text too.  unsetenv() only drops the pointer
+ * from environ: the text stays in memory, where /proc/PID/environ shows
+ * it, for this process and for every fork of it that does not exec.
+ */
+int
+os_unsetenv(const char *name)
+{
+	extern char **environ;
+	char *text[8];
+	size_t n = strlen(name), ntext = 0;
+
+	for (char **e = environ; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=' &&
+		    ntext < sizeof(text) / sizeof(text[0]))
+			text[ntext++] = *e;
+	if (unsetenv(name) == -1)
+		return -1;
+	for (size_t i = 0; i < ntext; i++)
+		memset(text[i], 0, strlen(text[i]));
 	return 0;
 }

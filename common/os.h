@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 int64_t	os_now_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
 int	os_subreaper(void);		/* PR_SET_CHILD_SUBREAPER */
@@ -15,5 +16,7 @@ int	os_set_name(const char *);	/* PR_SET_NAME: what ps -o comm shows */
 int	os_close_except(int, int);	/* close every fd > 2 but these */
 int	os_signals_default(void);	/* every caught signal back to SIG_DFL */
 int	os_random(void *, size_t);	/* getrandom(2), all of it */
+pid_t	os_fork_sibling(void);		/* clone(CLONE_PARENT): our parent's child */
+int	os_unsetenv(const char *);	/* unsetenv(3), the text blanked too */
 
 #endif

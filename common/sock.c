@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "num.h"
+#include "os.h"
 #include "sock.h"
 
 /* Seconds of silence before keepalive probes, probe interval, count. */
@@ -228,9 +229,9 @@ sock_activated(int *fds, int max, int *bad)
 	long pid = env_long("LISTEN_PID"), n = env_long("LISTEN_FDS");
 	int fd;
 
-	(void)unsetenv("LISTEN_PID");
-	(void)unsetenv("LISTEN_FDS");
-	(void)unsetenv("LISTEN_FDNAMES");
+	(void)os_unsetenv("LISTEN_PID");
+	(void)os_unsetenv("LISTEN_FDS");
+	(void)os_unsetenv("LISTEN_FDNAMES");
 	if (pid != (long)getpid() || n <= 0)
 		return 0;
 	if (n > max) {

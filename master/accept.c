@@ -4,6 +4,8 @@
  * An accepted client goes to an idle spare at once: its descriptor is
  * queued on the spare's channel (SCM_RIGHTS) with a MSG_CLIENT frame,
  * and the pool is refilled after the hand-off, later in the same turn.
+ * If no spare is idle, we stop accepting until the forker has made one:
+ * meanwhile new connections wait in the kernel's listen queue.
  * A client we cannot serve gets one ERR line and is closed.  When the
  * process is out of descriptors, a reserved one is given up for a moment
  * so the waiting client can be told, instead of being left to spin on.
@@ -27,6 +29,24 @@
 #define ACCEPT_PAUSE_MS	100	/* out of descriptors with no reserve */
 
 static int reserve_fd = -1;	/* given up when accept() hits EMFILE */
+static bool waiting_spare;	/* listeners paused until a spare is up */
+
+/* Watch every listener again, or stop watching them all. */
+static void
+accept_listen_all(bool on)
+{
+	struct listener *l;
+
+	for (int i = 0; i < M.nlisteners; i++) {
+		l = &M.listeners[i];
+		if (l->fd == -1 || l->paused != on)
+			continue;
+		l->paused = !on;
+		if (ev_mod(M.ep, l->fd, on ? EV_READ : 0, l) == -1)
+			log_panic("epoll_ctl(MOD) for %s: %s", l->name,
+			    strerror(errno));
+	}
+}
 
 /* Hold one descriptor back for telling clients we are out of them. */
 int
@@ -149,10 +169,7 @@ accept_one(int fd, const char *peer)
 		accept_reject(fd, peer, why);
 		return;
 	}
-	/* Normally a spare waits; if the pool is empty, fork one now. */
-	if ((c = spawn_take_spare()) == NULL && spawn_worker() != NULL)
-		c = spawn_take_spare();
-	if (c == NULL) {
+	if ((c = spawn_take_spare()) == NULL) {
 		accept_reject(fd, peer, "server busy (cannot start a worker); "
 		    "try again later");
 		return;
@@ -182,6 +199,30 @@ accept_emfile(struct listener *l)
 	(void)accept_reserve_open();
 }
 
+/*
+ * True if we must stop accepting because no spare is idle.  If the
+ * forker is making one, the listeners pause until it is up; if none is
+ * on its way and a client is sure to be waiting, one is asked for.
+ * False if accepting goes on: a spare is idle, the server is full, or
+ * no worker can be started now, forking having just failed (the client
+ * is then told so).
+ */
+static bool
+accept_no_spare(bool client_waiting)
+{
+	if (M.nspares > 0 || M.nclients >= M.cfg.max_clients)
+		return false;
+	if (M.nstarting == 0) {
+		if (!client_waiting)
+			return true;	/* epoll says so again if one is */
+		if (os_now_ms() < M.spawn_retry || spawn_worker() == NULL)
+			return false;
+	}
+	waiting_spare = true;
+	accept_listen_all(false);
+	return true;
+}
+
 /* A listener is readable: accept a batch of clients. */
 void
 accept_ready(struct listener *l)
@@ -190,6 +231,9 @@ accept_ready(struct listener *l)
 	int fd;
 
 	for (int i = 0; i < ACCEPT_BATCH && M.phase == PHASE_RUNNING; i++) {
+		/* Only the first accept is sure to find a client. */
+		if (accept_no_spare(i == 0))
+			return;
 		if ((fd = sock_accept(l->fd, peer, sizeof(peer))) != -1) {
 			accept_one(fd, peer);
 			continue;
@@ -207,19 +251,23 @@ accept_ready(struct listener *l)
 	}
 }
 
-/* The pause after running out of descriptors is over. */
+/*
+ * End of a turn: accept again once a spare is up (or none is coming
+ * any more), and once the pause after running out of descriptors is
+ * over.
+ */
 void
 accept_resume_all(int64_t now)
 {
-	if (M.accept_resume == 0 || now < M.accept_resume)
+	if (waiting_spare && (M.nspares > 0 || M.nstarting == 0))
+		waiting_spare = false;
+	else if (waiting_spare)
 		return;
-	M.accept_resume = 0;
-	(void)accept_reserve_open();
-	for (int i = 0; i < M.nlisteners; i++) {
-		if (M.listeners[i].fd != -1 && M.listeners[i].paused) {
-			M.listeners[i].paused = false;
-			(void)ev_mod(M.ep, M.listeners[i].fd, EV_READ,
-			    &M.listeners[i]);
-		}
+	if (M.accept_resume != 0 && now < M.accept_resume)
+		return;
+	if (M.accept_resume != 0) {
+		M.accept_resume = 0;
+		(void)accept_reserve_open();
 	}
+	accept_listen_all(true);
 }

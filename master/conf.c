@@ -226,7 +226,7 @@ conf_reload(void)
 	char err[CONFIG_ERR_MAX], pw[sizeof(M.password)];
 	struct config next;
 	struct buf text;
-	struct childq *lists[] = { &M.spares, &M.clients };
+	struct childq *lists[] = { &M.starting, &M.spares, &M.clients };
 	struct child *c;
 
 	log_notice("SIGHUP: reloading %s", M.config_path ? M.config_path :
@@ -264,9 +264,10 @@ conf_reload(void)
 		TAILQ_FOREACH(c, lists[i], entry)
 			c->out.out.limit = M.cfg.max_output_queue + CHAN_HEADROOM;
 	conf_trim_spares();
-	buf_free(&M.config_text);
-	M.config_text = text;		/* for workers forked from now on */
-	relay_config(&M.config_text);
+	relay_config(&text);
+	buf_free(&text);
+	/* Workers forked from now on get it from a new forker. */
+	forker_stop();
 	service_reloaded(NULL);
 	log_notice("configuration reloaded: up to %u client%s, %u spare "
 	    "worker%s, admin = %s, %d pipe program%s", M.cfg.max_clients,

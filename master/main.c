@@ -22,7 +22,6 @@
 #include "os.h"
 #include "sigpipe.h"
 #include "sock.h"
-#include "../worker/worker.h"
 
 #define EX_OK		0
 #define EX_FAIL		1
@@ -134,6 +133,19 @@ configure(int argc, char **argv)
 	}
 }
 
+/* Ready once the first spares are up (or could not be forked). */
+static void
+master_ready(void)
+{
+	if (M.ready || M.nstarting > 0 || M.phase != PHASE_RUNNING)
+		return;
+	M.ready = true;
+	log_notice("ready: %u spare worker%s, up to %u client%s", M.nspares,
+	    M.nspares == 1 ? "" : "s", M.cfg.max_clients,
+	    M.cfg.max_clients == 1 ? "" : "s");
+	service_ready();
+}
+
 /* Signals, subreaper, epoll, listeners, the spare pool. */
 static void
 setup(void)
@@ -141,6 +153,7 @@ setup(void)
 	static const int caught[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP,
 	    SIGCHLD };
 	char err[CONFIG_ERR_MAX];
+	struct buf text;
 
 	log_init(config_journal(&M.cfg));
 	log_set_level(M.cfg.log_level);
@@ -163,14 +176,12 @@ setup(void)
 		log_fatal(EX_FAIL, "cannot set up epoll: %s", strerror(errno));
 	if (accept_reserve_open() == -1)
 		log_fatal(EX_FAIL, "cannot open /dev/null: %s", strerror(errno));
-	/* Workers run this very binary, even if the file is replaced. */
-	if ((M.exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1)
-		log_fatal(EX_FAIL, "cannot open /proc/self/exe: %s",
-		    strerror(errno));
-	buf_init(&M.config_text, MSG_MAX_PAYLOAD);
-	if (config_dump(&M.cfg, &M.config_text) == -1)
+	/* A reload sends it to workers: start only with what a reload takes. */
+	buf_init(&text, MSG_MAX_PAYLOAD);
+	if (config_dump(&M.cfg, &text) == -1)
 		log_fatal(EX_CONFIG, "the configuration is too large to send "
 		    "to workers");
+	buf_free(&text);
 	log_notice("forkchatd %s starting, pid %ld", FORKCHAT_VERSION,
 	    (long)getpid());
 	if (service_check_account(&M.cfg, err, sizeof(err)) == -1)
@@ -181,11 +192,11 @@ setup(void)
 	if (accept_open() == -1)
 		exit(EX_FAIL);
 	service_drop_privileges(&M.cfg);
+	/* Forked now, the forker holds no more than this; see forker.c. */
+	if (forker_start() == -1)
+		log_fatal(EX_FAIL, "cannot fork: %s", strerror(errno));
 	spawn_refill(os_now_ms());
-	log_notice("ready: %u spare worker%s, up to %u client%s", M.nspares,
-	    M.nspares == 1 ? "" : "s", M.cfg.max_clients,
-	    M.cfg.max_clients == 1 ? "" : "s");
-	service_ready();
+	master_ready();			/* now, if no spare is wanted */
 }
 
 /* "SIGINT" for the log: strsignal() says "Interrupt". */
@@ -321,6 +332,9 @@ master_events(const struct ev_event *ev, int n)
 	for (int i = 0; i < n; i++)
 		if (((struct src *)ev[i].ptr)->kind == SRC_SIGNAL)
 			master_signals();
+	for (int i = 0; i < n; i++)
+		if (((struct src *)ev[i].ptr)->kind == SRC_FORKER)
+			spawn_forker_ready();
 	for (int i = 0; i < n; i++) {
 		if (((struct src *)ev[i].ptr)->kind != SRC_CHILD)
 			continue;
@@ -345,7 +359,8 @@ master_loop(void)
 	int64_t now;
 	int n;
 
-	while (M.phase == PHASE_RUNNING || M.nchildren > 0 || M.norphans > 0) {
+	while (M.phase == PHASE_RUNNING || M.nchildren > 0 ||
+	    M.norphans > 0 || forker_running()) {
 		n = ev_wait(M.ep, ev, MAX_EVENTS, master_timeout(os_now_ms()));
 		if (n == -1 && errno != EINTR)
 			log_fatal(EX_FAIL, "epoll_wait() failed: %s",
@@ -358,6 +373,7 @@ master_loop(void)
 			    "period");
 		accept_resume_all(now);
 		spawn_refill(now);
+		master_ready();
 		service_tick(now);
 		relay_flush_dirty();
 		spawn_collect();
@@ -367,8 +383,6 @@ master_loop(void)
 int
 main(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], WORKER_FLAG) == 0)
-		worker_main(WORKER_FD);		/* started by our master */
 	configure(argc, argv);
 	setup();
 	master_loop();

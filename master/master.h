@@ -3,7 +3,8 @@
  * server state, and the calls each module offers the others.
  *
  *   main.c    options, configuration, set-up, the event loop, shutdown
- *   spawn.c   forking workers, the child table, reaping
+ *   spawn.c   starting workers, the child table, reaping
+ *   forker.c  the forker, the small process that forks workers for us
  *   relay.c   messages from workers; broadcasts in one global order
  *   accept.c  listeners, accepting, handing a client to a spare
  *   admin.c   operators, /kick, /timeout, /stats, pipe job records
@@ -27,7 +28,8 @@
 enum src_kind {
 	SRC_SIGNAL,
 	SRC_LISTENER,
-	SRC_CHILD
+	SRC_CHILD,
+	SRC_FORKER
 };
 
 struct src {
@@ -35,6 +37,7 @@ struct src {
 };
 
 enum child_state {
+	CHILD_STARTING,		/* asked the forker for it; no pid yet */
 	CHILD_SPARE,		/* forked ahead of time, no client yet */
 	CHILD_CLIENT,		/* serving a joined client */
 	CHILD_LEAVING,		/* its client is gone; waiting to reap it */
@@ -47,7 +50,7 @@ struct child {
 	struct child *hnext;		/* pid hash chain */
 	struct child *dnext;		/* on the dirty list */
 	struct child *gnext;		/* on the reaped-this-turn list */
-	pid_t	 pid;
+	pid_t	 pid;			/* 0 while CHILD_STARTING */
 	int	 fd;			/* channel; -1 once closed */
 	enum child_state state;
 	bool	 dirty;			/* output queued, flush this turn */
@@ -124,8 +127,6 @@ struct master {
 	int	 noverrides;
 	char	**cli_listen;		/* -l, kept for reload */
 	int	 ncli_listen;
-	int	 exe_fd;		/* our own binary, for the workers */
-	struct buf config_text;		/* the configuration, as workers get it */
 	char	 password[PASSWORD_MAX + 2];	/* "": none needed; +2: see conf.c */
 	bool	 password_random;
 	int	 ep;			/* epoll */
@@ -139,9 +140,10 @@ struct master {
 	int64_t	 started_ms;
 	uint32_t last_id;
 	uint64_t seq;			/* broadcasts so far: their order */
-	unsigned nspares, nclients, nchildren, norphans;
+	bool	 ready;		/* the first spares are up; told so */
+	unsigned nstarting, nspares, nclients, nchildren, norphans;
 	struct orphan *orphans;
-	struct childq spares, clients, leaving;
+	struct childq starting, spares, clients, leaving;
 	struct stats stats;
 };
 
@@ -157,12 +159,26 @@ void	 spawn_kill(struct child *, const char *);
 void	 spawn_kill_all(void);
 void	 spawn_signal_all(void);
 void	 spawn_collect(void);
+void	 spawn_forker_ready(void);
+const char *exit_text(int, char *, size_t);
 void	 child_close_channel(struct child *);
 void	 child_set_state(struct child *, enum child_state);
 
 void	 spawn_adopt(struct child *);
 const struct orphan *spawn_orphans(void);
 struct child *spawn_find(pid_t);
+
+/* forker.c */
+int	 forker_start(void);
+int	 forker_request(int);
+int	 forker_reply(int32_t *);
+void	 forker_lost(void);
+void	 forker_stop(void);
+void	 forker_kill(void);
+pid_t	 forker_pid(void);
+bool	 forker_ready(void);
+bool	 forker_running(void);
+void	 forker_reaped(int);
 
 /* relay.c */
 void	 relay_dispatch(struct child *);

@@ -164,6 +164,8 @@ ps_line(struct child *to, const struct proc *p, double age)
 
 	if (p->pid == getpid()) {
 		role = "master";
+	} else if (p->pid == forker_pid()) {
+		role = "forker";
 	} else if (c != NULL) {
 		role = c->state == CHILD_SPARE ? "spare" : "worker";
 		if (c->state != CHILD_SPARE) {

@@ -492,7 +492,7 @@ relay_flush(struct child *c)
 void
 relay_config(const struct buf *text)
 {
-	const struct childq *lists[] = { &M.spares, &M.clients };
+	const struct childq *lists[] = { &M.starting, &M.spares, &M.clients };
 	struct iovec iov;
 	struct child *c, *next;
 

@@ -2,15 +2,17 @@
  * spawn.c - the child table: forking workers, finding them, reaping them.
  *
  * Every child is a struct child, looked up by pid in a small hash and
- * kept on exactly one list by state: spares, clients or leaving.  A
+ * kept on exactly one list by state: starting, spares, clients or
+ * leaving.  Workers are forked by the forker (forker.c) but are our
+ * children all the same; a new one is "starting" until the forker's
+ * answer brings its pid, and answers come in the order asked.  A
  * reaped child is marked dead and freed only at the end of the loop's
  * turn (spawn_collect), because this turn's events may still point at it.
  *
  * Public: spawn_init, spawn_worker, spawn_take_spare, spawn_refill,
  * spawn_reap, spawn_kill, spawn_kill_all, spawn_signal_all,
- * spawn_collect, spawn_adopt, spawn_orphans, spawn_find,
- * child_close_channel,
- * child_set_state.
+ * spawn_collect, spawn_forker_ready, spawn_adopt, spawn_orphans,
+ * spawn_find, child_close_channel, child_set_state, exit_text.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,12 +35,24 @@
 
 static struct child *pid_hash[PID_HASH];
 static struct child *dead;		/* reaped this turn, freed at its end */
+
+/* An exit reaped before the forker told us whose pid it was. */
+struct early {
+	struct early *next;
+	pid_t	 pid;
+	int	 status;
+};
+static struct early *early;
 static bool spawn_failing;		/* log a failure streak once */
+
+static void child_exited(struct child *, int);
+static void child_unhash(struct child *);
 
 /* Empty lists. */
 void
 spawn_init(void)
 {
+	TAILQ_INIT(&M.starting);
 	TAILQ_INIT(&M.spares);
 	TAILQ_INIT(&M.clients);
 	TAILQ_INIT(&M.leaving);
@@ -68,6 +82,8 @@ static struct childq *
 child_list(enum child_state state)
 {
 	switch (state) {
+	case CHILD_STARTING:
+		return &M.starting;
 	case CHILD_SPARE:
 		return &M.spares;
 	case CHILD_CLIENT:
@@ -90,109 +106,191 @@ child_close_channel(struct child *c)
 	c->fd = -1;
 }
 
-/*
- * The child: become "forkchatd -W", the channel on WORKER_FD.  A fresh
- * image, not a copy of the master: a forked master's heap, which the
- * master goes on changing, would become every worker's private copy
- * (copy-on-write copies the page for whoever writes, and the old one is
- * left to the other).  fexecve() of the binary the master runs, opened
- * at start, also keeps workers and master the same version.
- */
-static _Noreturn void
-spawn_child(int ch, const sigset_t *oldmask)
+/* Starting a worker failed: say so once per streak, and retry later. */
+static void
+spawn_failed(int err)
 {
-	static char arg0[] = "forkchatd", arg1[] = WORKER_FLAG;
-	char *const argv[] = { arg0, arg1, NULL };
-	int exe = M.exe_fd;
-
-	/*
-	 * No handler of ours may run here.  Ignoring survives exec, so the
-	 * worker is deaf to group signals from the first instant (it sets
-	 * the same itself, for clarity).
-	 */
-	if (os_signals_default() == -1 || signal(SIGINT, SIG_IGN) == SIG_ERR ||
-	    signal(SIGTERM, SIG_IGN) == SIG_ERR ||
-	    signal(SIGQUIT, SIG_IGN) == SIG_ERR ||
-	    signal(SIGHUP, SIG_IGN) == SIG_ERR)
-		_exit(71);
-	if (exe == WORKER_FD &&
-	    (exe = fcntl(exe, F_DUPFD_CLOEXEC, WORKER_FD + 1)) == -1)
-		_exit(71);
-	/* dup2() leaves the copy without close-on-exec: it stays open. */
-	if (ch != WORKER_FD ? dup2(ch, WORKER_FD) == -1 :
-	    fcntl(ch, F_SETFD, 0) == -1)
-		_exit(71);
-	if (os_close_except(WORKER_FD, exe) == -1 ||
-	    sigprocmask(SIG_SETMASK, oldmask, NULL) == -1)
-		_exit(71);
-	fexecve(exe, argv, environ);
-	log_error("worker %ld: fexecve() failed: %s", (long)getpid(),
-	    strerror(errno));
-	_exit(71);
+	if (!spawn_failing)
+		log_warning("cannot fork a spare worker: %s; retrying every "
+		    "%d ms", strerror(err), SPAWN_RETRY_MS);
+	spawn_failing = true;
+	M.spawn_retry = os_now_ms() + SPAWN_RETRY_MS;
 }
 
-/* Fork a spare worker; NULL with errno set if we cannot. */
+/*
+ * Ask the forker for a spare worker; NULL with errno set if we cannot.
+ * Its channel works at once; its pid comes later (spawn_started).
+ */
 struct child *
 spawn_worker(void)
 {
 	struct child *c;
-	struct iovec iov;
-	sigset_t all, old;
 	int sv[2], saved;
-	pid_t pid;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	    sv) == -1)
 		goto fail;
-	/* No handler of ours may run in the child before it resets them. */
-	sigfillset(&all);
-	if (sigprocmask(SIG_BLOCK, &all, &old) == -1)
-		goto fail_pair;
-	if ((pid = fork()) == 0)
-		spawn_child(sv[1], &old);
-	saved = errno;
-	if (sigprocmask(SIG_SETMASK, &old, NULL) == -1)
-		log_panic("sigprocmask() failed after fork: %s", strerror(errno));
-	errno = saved;
-	if (pid == -1)
-		goto fail_pair;
-	(void)close(sv[1]);
+	if (forker_request(sv[1]) == -1) {
+		saved = errno;
+		(void)close(sv[0]);
+		(void)close(sv[1]);
+		errno = saved;
+		goto fail;
+	}
+	(void)close(sv[1]);		/* the forker has its own copy */
 	c->src.kind = SRC_CHILD;
-	c->pid = pid;
 	c->fd = sv[0];
-	c->state = CHILD_SPARE;
+	c->state = CHILD_STARTING;
 	c->born_ms = os_now_ms();
 	msgq_init(&c->out, M.cfg.max_output_queue + CHAN_HEADROOM);
 	msgin_init(&c->in);
-	/* Its first message: the configuration, before any client. */
-	iov.iov_base = (void *)(uintptr_t)buf_head(&M.config_text);
-	iov.iov_len = M.config_text.len;
-	if (relay_send(c, MSG_CONFIG, &iov, 1) == -1)
-		log_panic("queueing the configuration for worker %ld",
-		    (long)pid);
 	if (ev_add(M.ep, c->fd, EV_READ, c) == -1)
-		log_panic("epoll_ctl(ADD) failed for worker %ld: %s", (long)pid,
+		log_panic("epoll_ctl(ADD) failed for a new worker: %s",
 		    strerror(errno));
-	c->hnext = *pid_bucket(pid);
-	*pid_bucket(pid) = c;
-	TAILQ_INSERT_TAIL(&M.spares, c, entry);
-	M.nspares++;
+	TAILQ_INSERT_TAIL(&M.starting, c, entry);
+	M.nstarting++;
 	M.nchildren++;
-	M.stats.forked++;
-	log_debug("forked spare worker %ld", (long)pid);
 	return c;
-fail_pair:
-	saved = errno;
-	(void)close(sv[0]);
-	(void)close(sv[1]);
-	errno = saved;
 fail:
 	saved = errno;
 	free(c);
 	errno = saved;
 	return NULL;
+}
+
+/* Remember an exit we cannot place yet (see spawn_reap). */
+static void
+early_add(pid_t pid, int status)
+{
+	struct early *e;
+
+	if ((e = malloc(sizeof(*e))) != NULL) {
+		e->pid = pid;
+		e->status = status;
+		e->next = early;
+		early = e;
+		return;
+	}
+	log_panic("out of memory keeping the exit of process %ld", (long)pid);
+}
+
+/* Take pid's early exit, if it had one. */
+static bool
+early_take(pid_t pid, int *status)
+{
+	struct early **pp, *e;
+
+	for (pp = &early; (e = *pp) != NULL; pp = &e->next) {
+		if (e->pid != pid)
+			continue;
+		*pp = e->next;
+		*status = e->status;
+		free(e);
+		return true;
+	}
+	return false;
+}
+
+/* No answer is awaited now: the exits left were of orphans. */
+static void
+early_flush(void)
+{
+	struct early *e;
+
+	while ((e = early) != NULL) {
+		early = e->next;
+		log_info("reaped orphaned process %ld", (long)e->pid);
+		free(e);
+	}
+}
+
+/* A child that never was, or whose pid we will never learn. */
+static void
+child_discard(struct child *c)
+{
+	child_close_channel(c);
+	child_set_state(c, CHILD_DEAD);
+	M.nchildren--;
+	c->gnext = dead;
+	dead = c;
+}
+
+/* SIGKILL, now or, for a child still starting, as soon as its pid comes. */
+static void
+child_sigkill(struct child *c)
+{
+	c->killed = true;
+	if (c->pid != 0 && kill(c->pid, SIGKILL) == -1 && errno != ESRCH)
+		log_panic("kill(%ld, SIGKILL) failed: %s", (long)c->pid,
+		    strerror(errno));
+}
+
+/* The forker's answer to our oldest request: a pid, or -errno. */
+static void
+spawn_started(int32_t answer)
+{
+	struct child *c = TAILQ_FIRST(&M.starting);
+	int status;
+
+	if (c == NULL)
+		log_panic("the forker answered a request we did not make");
+	if (answer <= 0) {
+		spawn_failed(answer < 0 ? -answer : EPROTO);
+		child_discard(c);
+		return;
+	}
+	if (spawn_failing)
+		log_notice("forking spare workers works again");
+	spawn_failing = false;
+	c->pid = answer;
+	c->hnext = *pid_bucket(c->pid);
+	*pid_bucket(c->pid) = c;
+	child_set_state(c, CHILD_SPARE);
+	M.nspares++;
+	M.stats.forked++;
+	log_debug("forked spare worker %ld", (long)c->pid);
+	if (early_take(c->pid, &status)) {
+		child_unhash(c);
+		child_exited(c, status);
+	} else if (c->killed) {
+		child_sigkill(c);	/* shutdown passed its grace meanwhile */
+		M.stats.killed++;
+	}
+}
+
+/* The forker is gone: requests it did not answer never will be. */
+static void
+spawn_forker_lost(void)
+{
+	struct child *c;
+	unsigned lost = 0;
+
+	forker_lost();
+	while ((c = TAILQ_FIRST(&M.starting)) != NULL) {
+		child_discard(c);	/* a worker it forked sees EOF, exits */
+		lost++;
+	}
+	if (lost > 0)
+		log_warning("the forker went away with %u request%s "
+		    "unanswered", lost, lost == 1 ? "" : "s");
+	early_flush();
+}
+
+/* The forker's socket is readable: its answers, or its end. */
+void
+spawn_forker_ready(void)
+{
+	int32_t answer;
+	int r;
+
+	while ((r = forker_reply(&answer)) == 1)
+		spawn_started(answer);
+	if (r == -1)
+		spawn_forker_lost();
+	else if (M.nstarting == 0)
+		early_flush();
 }
 
 /* Take an idle spare off the pool to serve a client, or NULL. */
@@ -211,7 +309,11 @@ spawn_take_spare(void)
 	return c;
 }
 
-/* Fork spares until the pool is full again (not while shutting down). */
+/*
+ * Fork spares until the pool is full again (not while shutting down).
+ * A forker that went away, or that a reload retired, is replaced once
+ * it has been reaped.
+ */
 void
 spawn_refill(int64_t now)
 {
@@ -219,24 +321,22 @@ spawn_refill(int64_t now)
 
 	if (M.phase != PHASE_RUNNING || now < M.spawn_retry)
 		return;
+	if (!forker_running() && forker_start() == -1) {
+		spawn_failed(errno);
+		return;
+	}
+	if (!forker_ready())
+		return;			/* the old one is still leaving */
 	/* No point in spares nobody could be handed to. */
 	if (M.nclients >= M.cfg.max_clients)
 		want = 0;
 	else if (M.cfg.max_clients - M.nclients < want)
 		want = M.cfg.max_clients - M.nclients;
-	while (M.nspares < want) {
+	while (M.nspares + M.nstarting < want) {
 		if (spawn_worker() == NULL) {
-			if (!spawn_failing)
-				log_warning("cannot fork a spare worker: %s; "
-				    "retrying every %d ms", strerror(errno),
-				    SPAWN_RETRY_MS);
-			spawn_failing = true;
-			M.spawn_retry = now + SPAWN_RETRY_MS;
+			spawn_failed(errno);
 			return;
 		}
-		if (spawn_failing)
-			log_notice("forking spare workers works again");
-		spawn_failing = false;
 	}
 }
 
@@ -244,7 +344,9 @@ spawn_refill(int64_t now)
 void
 child_set_state(struct child *c, enum child_state state)
 {
-	if (c->state == CHILD_SPARE)
+	if (c->state == CHILD_STARTING)
+		M.nstarting--;
+	else if (c->state == CHILD_SPARE)
 		M.nspares--;
 	else if (c->state == CHILD_CLIENT)
 		M.nclients--;
@@ -260,10 +362,9 @@ spawn_kill(struct child *c, const char *why)
 {
 	if (c->killed || c->state == CHILD_DEAD)
 		return;
-	if (kill(c->pid, SIGKILL) == -1 && errno != ESRCH)
-		log_panic("kill(%ld, SIGKILL) failed: %s", (long)c->pid,
-		    strerror(errno));
-	c->killed = true;
+	child_sigkill(c);
+	if (c->state == CHILD_STARTING)
+		return;			/* it must keep its place in line */
 	/* No broadcast from here: we may be inside one.  See child_exited. */
 	if (c->state == CHILD_CLIENT)
 		c->why = why;
@@ -275,36 +376,38 @@ spawn_kill(struct child *c, const char *why)
 void
 spawn_kill_all(void)
 {
-	struct childq *lists[] = { &M.spares, &M.clients, &M.leaving };
+	struct childq *lists[] = { &M.starting, &M.spares, &M.clients,
+	    &M.leaving };
 	struct child *c;
 
+	forker_kill();
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		TAILQ_FOREACH(c, lists[i], entry) {
 			if (c->killed)
 				continue;
-			if (kill(c->pid, SIGKILL) == -1 && errno != ESRCH)
-				log_panic("kill(%ld, SIGKILL) failed: %s",
-				    (long)c->pid, strerror(errno));
-			c->killed = true;
-			M.stats.killed++;
+			child_sigkill(c);
+			if (c->pid != 0)
+				M.stats.killed++;
 		}
 	}
 }
 
-/* Ask every child to say goodbye and exit. */
+/* Ask every child to say goodbye and exit; no new ones. */
 void
 spawn_signal_all(void)
 {
-	struct childq *lists[] = { &M.spares, &M.clients, &M.leaving };
+	struct childq *lists[] = { &M.starting, &M.spares, &M.clients,
+	    &M.leaving };
 	struct child *c;
 
+	forker_stop();
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		TAILQ_FOREACH(c, lists[i], entry)
 			relay_control(c, MSG_SHUTDOWN);
 }
 
 /* "signal 9" or "status 3": how a process ended. */
-static const char *
+const char *
 exit_text(int status, char *buf, size_t size)
 {
 	if (WIFSIGNALED(status))
@@ -428,20 +531,27 @@ spawn_reap(void)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((c = spawn_find(pid)) == NULL &&
-		    spawn_reap_orphan(pid, status))
+		if (pid == forker_pid()) {
+			forker_reaped(status);
+		} else if ((c = spawn_find(pid)) != NULL) {
+			child_unhash(c);
+			child_exited(c, status);
+		} else if (spawn_reap_orphan(pid, status)) {
 			continue;
-		if (c == NULL) {
+		} else if (M.nstarting > 0) {
+			/*
+			 * Maybe a worker whose pid the forker has yet to
+			 * send: kept until every answer is in.
+			 */
+			early_add(pid, status);
+		} else {
 			/*
 			 * We are a subreaper: every orphaned descendant lands
 			 * here (what a pipe job left behind when its group
 			 * was killed).  Reaping it is all there is to do.
 			 */
 			log_info("reaped orphaned process %ld", (long)pid);
-			continue;
 		}
-		child_unhash(c);
-		child_exited(c, status);
 	}
 	if (pid == -1 && errno != ECHILD)
 		log_panic("waitpid() failed: %s", strerror(errno));

@@ -93,12 +93,6 @@ fc_start_limited() {
 	FC_WRAP="prlimit $opt ${FC_WRAP:-}" fc_start "$@"
 }
 
-# True if the server is built with AddressSanitizer (check-asan).
-sanitized() {
-	ASAN_OPTIONS=help=1 "$FORKCHATD" -V 2>&1 |
-	    grep -q 'Available flags for AddressSanitizer'
-}
-
 # A failure streak is logged once: the lines matching FAIL and OK
 # alternate, a FAIL first (OK says it works again).
 once_per_streak() {
@@ -370,8 +364,8 @@ flood_in_order() {
 	fc_expect a '^\[family\] child [0-9]+$'
 	wait_until 5 fc_pool 2 4
 	tree=$(fc_tree "$FC_PID")
-	# master, 4 workers, 2 spares, the job and its child
-	[ "$(wc -w <<<"$tree")" -eq 9 ]
+	# master, forker, 4 workers, 2 spares, the job and its child
+	[ "$(wc -w <<<"$tree")" -eq 10 ]
 	for name in a c d; do
 		capture "$name" "$dir/$name.out"
 		pids+=("${BG_PID[$name]}")
@@ -540,13 +534,13 @@ flood_in_order() {
 	# RLIMIT_NPROC counts every process of the real uid: nobody else may
 	# run as nobody, or the count is off.
 	[ -z "$(ps -U nobody -o pid=)" ] || skip "other processes run as nobody"
-	# The master and at most 3 workers: the master and 2 spares, then
-	# one more spare after the first client.
-	fc_start_limited --nproc=4:4 -o user=nobody -o group=nogroup \
+	# The master, its forker and at most 3 workers: 2 spares, then one
+	# more spare after the first client.
+	fc_start_limited --nproc=5:5 -o user=nobody -o group=nogroup \
 	    -o spare_workers=2
 	fc_log_has 'running as user nobody '
 	wait_until 5 fc_pool 2 0
-	fc_connect a		# its spare replaced: 4 processes of nobody
+	fc_connect a		# its spare replaced: 5 processes of nobody
 	fc_connect b		# the replacement cannot be forked
 	wait_until 5 fc_log_has "$nofork"
 	fc_connect c		# the last spare

@@ -371,19 +371,34 @@ fc_worker_pid() {
 }
 
 # True when the master has exactly SPARES spares and WORKERS client
-# workers, and no other child, zombies included.
+# workers, its one forker, and no other child, zombies included.
 fc_pool() {
-	local i spares=0 workers=0
+	local i spares=0 workers=0 forkers=0
 	fc_scan "$FC_PID"
 	for i in "${!FC_KIDS[@]}"; do
 		[ "${FC_KID_STATE[i]}" = Z ] && return 1
 		case ${FC_KID_COMM[i]} in
 		"forkchatd spare") spares=$((spares + 1)) ;;
 		"forkchatd #"*) workers=$((workers + 1)) ;;
+		"forkchatd fork") forkers=$((forkers + 1)) ;;
 		*) return 1 ;;
 		esac
 	done
-	((spares == $1 && workers == $2))
+	((spares == $1 && workers == $2 && forkers == 1))
+}
+
+# The master's forker (its comm is "forkchatd fork").
+fc_forker_pid() {
+	local i
+	fc_scan "$FC_PID"
+	for i in "${!FC_KIDS[@]}"; do
+		if [ "${FC_KID_COMM[i]}" = "forkchatd fork" ]; then
+			echo "${FC_KIDS[i]}"
+			return 0
+		fi
+	done
+	echo "fc_forker_pid: no forker" >&2
+	return 1
 }
 
 # Children of the master whose name (comm) matches REGEX: how many.
@@ -394,6 +409,12 @@ fc_count_role() {
 		[[ ${FC_KID_COMM[i]} =~ $re ]] && n=$((n + 1))
 	done
 	echo "$n"
+}
+
+# True if the server is built with AddressSanitizer (check-asan).
+sanitized() {
+	ASAN_OPTIONS=help=1 "$FORKCHATD" -V 2>&1 |
+	    grep -q 'Available flags for AddressSanitizer'
 }
 
 fc_open_fds() { find "/proc/$1/fd" -mindepth 1 2>/dev/null | wc -l; }

@@ -150,12 +150,60 @@ orderly_stop() {
 	[ "$(grep -cE ' (warning|error) \[' "$FC_LOG")" -eq 1 ]
 }
 
+@test "kill -9 of the forker: a new one, spares refilled, clients chat on" {
+	local forker name
+	fc_start -o spare_workers=2
+	fc_connect a
+	fc_connect b
+	fc_expect a '^\*\*\* guest2 joined$'
+	wait_until 5 fc_pool 2 2
+	forker=$(fc_forker_pid)
+	kill -9 "$forker"
+	wait_until 5 fc_gone "$forker"
+	fc_log_has " warning \[$FC_PID\] forker $forker died: signal 9; forking a new one$"
+	wait_until 5 fc_pool 2 2
+	[ "$(fc_forker_pid)" != "$forker" ]
+	fc_send a "after the forker"
+	fc_next b '^<guest1> after the forker$'
+	# More clients than the old spares: the new forker forks for them.
+	for name in c d e; do
+		fc_connect "$name"
+	done
+	fc_expect a '^\*\*\* guest5 joined$'
+	wait_until 5 fc_pool 2 5
+	fc_stop TERM
+	[ "$FC_STATUS" -eq 0 ]
+	# The forker's death is the only warning.
+	[ "$(grep -cE ' (warning|error) \[' "$FC_LOG")" -eq 1 ]
+}
+
+# Private_Dirty of a process, in kB: the pages it does not share.
+private_kb() { awk '/^Private_Dirty:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+
+@test "workers are forks of the forker: children of the master, sharing nearly all their pages" {
+	local pid kb
+	sanitized && skip "AddressSanitizer's shadow memory is private"
+	fc_start -o spare_workers=3
+	fc_connect a
+	wait_until 5 fc_pool 3 1
+	for pid in $(spare_pids) "$(fc_worker_pid 1)"; do
+		[ "$(ps -o ppid= -p "$pid" | tr -d ' ')" = "$FC_PID" ]
+		kb=$(private_kb "$pid")
+		echo "# worker $pid: Private_Dirty $kb kB" >&3
+		# A fresh exec is ~100 kB; a fork of the master grows with it.
+		((kb <= 64))
+	done
+	fc_stop TERM
+	[ "$FC_STATUS" -eq 0 ]
+	fc_clean_log
+}
+
 @test "kill -9 of the master: every client told, the whole tree exits" {
 	local tree name
 	fc_start -o spare_workers=2
 	fc_three_clients
 	tree=$(fc_tree "$FC_PID")
-	[ "$(wc -w <<<"$tree")" -eq 6 ]	# master, 3 workers, 2 spares
+	[ "$(wc -w <<<"$tree")" -eq 7 ]	# master, forker, 3 workers, 2 spares
 	kill -9 "$FC_PID"
 	for name in a b c; do
 		fc_next "$name" '^\*\*\* server went away$'
@@ -336,13 +384,17 @@ touch_and_go() {
 # True when the log holds N SIGHUP notices.
 hups_logged() { [ "$(grep -c ' notice \[[0-9]*\] SIGHUP: ' "$FC_LOG")" -eq "$1" ]; }
 
+# The master's tree without its forker (a reload replaces the forker).
+tree_but_forker() { fc_tree "$FC_PID" | grep -vx "$1" | sort; }
+
 @test "SIGHUP kills nothing: master, workers and clients carry on" {
-	local before
+	local before forker
 	fc_start -o spare_workers=2
 	fc_connect a
 	fc_connect b
 	fc_expect a '^\*\*\* guest2 joined$'
-	before=$(fc_tree "$FC_PID" | sort)
+	forker=$(fc_forker_pid)
+	before=$(tree_but_forker "$forker")
 	kill -HUP "$FC_PID"
 	wait_until 5 fc_log_has ' notice \[[0-9]+\] SIGHUP: '
 	kill -HUP -- "-$FC_PID"		# and to every worker in the group
@@ -350,7 +402,10 @@ hups_logged() { [ "$(grep -c ' notice \[[0-9]*\] SIGHUP: ' "$FC_LOG")" -eq "$1" 
 	fc_send a "after the hangup"
 	fc_next b '^<guest1> after the hangup$'
 	fc_quiet a b
-	[ "$(fc_tree "$FC_PID" | sort)" = "$before" ]
+	# The forker alone is new: it holds the settings new workers get.
+	wait_until 5 fc_gone "$forker"
+	wait_until 5 fc_pool 2 2
+	[ "$(tree_but_forker "$(fc_forker_pid)")" = "$before" ]
 	fc_stop TERM
 	[ "$FC_STATUS" -eq 0 ]
 	fc_clean_log

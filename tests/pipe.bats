@@ -442,6 +442,10 @@ pipe_output() {
 			[ "$pid" = "$FC_PID" ]
 			[ "${PS_CLIENT[i]}" = - ]
 			[ "${PS_NICK[i]}" = - ] ;;
+		forker)
+			[ "$comm" = "forkchatd fork" ]
+			[ "${PS_PPID[i]}" = "$FC_PID" ]
+			[ "${PS_CLIENT[i]}" = - ] ;;
 		spare)
 			[ "$comm" = "forkchatd spare" ]
 			[ "${PS_PPID[i]}" = "$FC_PID" ]
@@ -473,7 +477,7 @@ pipe_output() {
 	# The same processes as the kernel's tree under the master.
 	[ "$(printf '%s\n' "${PS_PID[@]}" | sort -n)" = "$(fc_tree "$FC_PID" | sort -n)" ]
 	roles=$(printf '%s\n' "${role_of[@]}" | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')
-	[ "$roles" = "master=1 pipe=2 spare=4 worker=2 " ]
+	[ "$roles" = "forker=1 master=1 pipe=2 spare=4 worker=2 " ]
 	fc_stop_all
 	fc_clean_log
 }

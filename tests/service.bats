@@ -655,7 +655,7 @@ shared_dir() {
 		is_nobody "$pid"
 		n=$((n + 1))
 	done
-	((n == 5))
+	((n == 6))			# master, forker, 2 workers, 2 spares
 	[ "$(log_count 'notice \[[0-9]+\] running as user nobody \(uid 65534, gid 65534\), no supplementary groups$')" -eq 1 ]
 	fc_log_lacks 'running as uid'
 	# Dropped after binding, before the first worker.

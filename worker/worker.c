@@ -22,7 +22,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -281,8 +280,9 @@ worker_reconfigure(struct worker *w, const char *p, size_t len)
 		config_free(&next);
 		return;
 	}
-	config_free(&w->own);
+	config_free(&w->own);		/* zeroed before the first reload */
 	w->own = next;
+	w->cfg = &w->own;
 	log_init(config_journal(w->cfg));
 	log_set_level(w->cfg->log_level);
 	w->lr.max = w->cfg->max_line;
@@ -605,30 +605,23 @@ worker_turn(struct worker *w)
 }
 
 /*
- * The worker's whole life, as "forkchatd -W" started by its master.
+ * The worker's whole life, from the moment the forker forked it, with
+ * its channel to the master on ch and no other descriptor but stdio.
  * What reaches the whole process group (Ctrl-C, kill -TERM -PGID, a
  * service manager's control-group kill) is the master's to act on: it
  * shuts down in order.  One session ends with /kick or kill -9.
  */
 void
-worker_main(int ch)
+worker_main(int ch, const struct config *cfg)
 {
 	static const int ignored[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP,
 	    SIGPIPE };
-	struct stat st;
-
-	if (fstat(ch, &st) == -1 || !S_ISSOCK(st.st_mode)) {
-		log_error("forkchatd " WORKER_FLAG " is how the master starts "
-		    "its workers; it is not for use by hand");
-		_exit(2);
-	}
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		if (signal(ignored[i], SIG_IGN) == SIG_ERR)
 			_exit(71);
 	(void)os_set_name("forkchatd spare");
-	/* The master's MSG_CONFIG comes first and replaces the defaults. */
-	config_defaults(&W.own);
-	W.cfg = &W.own;
+	/* Read, never written: the pages stay shared.  See MSG_CONFIG. */
+	W.cfg = cfg;
 	W.ch = ch;
 	W.cl = -1;
 	W.state = W_SPARE;

@@ -1,8 +1,9 @@
 /*
  * worker.h - the worker process: one client, one channel to the master.
  *
- * A worker is forkchatd started by its master as "forkchatd -W", its
- * channel on descriptor WORKER_FD; worker_main() never returns.
+ * A worker is a fork of the master's forker (master/forker.c) that runs
+ * worker_main() on its channel to the master; worker_main() never
+ * returns.
  * command.c parses what the client types and answers it, through the
  * worker_* calls below; pipe.c runs its /pipe jobs.
  */
@@ -21,10 +22,7 @@
 
 struct worker;
 
-#define WORKER_FD	3
-#define WORKER_FLAG	"-W"
-
-_Noreturn void worker_main(int);
+_Noreturn void worker_main(int, const struct config *);
 
 /* worker.c, for command.c */
 void	worker_say(struct worker *, const char *, ...)

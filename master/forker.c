@@ -1,0 +1,318 @@
+/*
+ * forker.c - the forker: a small process that forks workers for the
+ * master.
+ *
+ * fork() copies no memory at first: parent and child share every page
+ * until one of them writes to it, and the writer gets a copy of its own.
+ * A worker forked straight from the master would keep sharing only the
+ * pages the master never writes again; the master writes its heap all
+ * the time (the child table, the queues), and every such page becomes
+ * one more private copy in every worker forked before the write, so
+ * memory grows with the square of the clients.  Exec'ing a fresh image
+ * instead costs a whole program start-up per worker.
+ *
+ * So the master forks one process at start, the forker, and never writes
+ * to its memory again: the forker only waits for requests and forks.
+ * Its workers share its pages for good and pay for nothing but what they
+ * write themselves.  It forks with clone(CLONE_PARENT): the new worker's
+ * parent is the master, which reaps it, kills it and counts it as if it
+ * had forked it itself, and which decides when a worker is forked.
+ *
+ * The protocol, over a SOCK_SEQPACKET pair (one record per request):
+ * the master sends one byte with the worker's end of its channel
+ * (SCM_RIGHTS); the forker answers each request, in order, with an
+ * int32_t: the new worker's pid, or -errno if it could not fork.  At
+ * end-of-file (the master shut its end down, or died) the forker
+ * answers what it has and exits 0.
+ *
+ * Public: forker_start, forker_request, forker_reply, forker_stop,
+ * forker_kill, forker_reaped, forker_lost, forker_pid, forker_ready,
+ * forker_running.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "log.h"
+#include "master.h"
+#include "os.h"
+#include "../worker/worker.h"
+
+#define EX_FORKER	71		/* the forker could not run at all */
+
+static struct {
+	struct src src;			/* first: events point here */
+	int	 fd;			/* our end; -1 if none */
+	pid_t	 pid;			/* 0 once reaped, or none */
+	bool	 stopping;		/* we shut our end down */
+} F = { .src.kind = SRC_FORKER, .fd = -1 };
+
+/* One record with a descriptor; 1 byte read, 0 at EOF, -1 on error. */
+static int
+forker_recv_fd(int s, int *fd)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+	struct iovec iov;
+	char byte;
+	ssize_t n;
+
+	*fd = -1;
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	while ((n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC)) == -1 && errno == EINTR)
+		;
+	if (n <= 0)
+		return (int)n;
+	c = CMSG_FIRSTHDR(&mh);
+	if (c == NULL || c->cmsg_level != SOL_SOCKET ||
+	    c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) {
+		errno = EPROTO;
+		return -1;
+	}
+	memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return 1;
+}
+
+/*
+ * The new worker: keep its channel, nothing else of ours.  Its settings
+ * are the master's as they were when the forker was forked (a reload
+ * replaces the forker), read where they lie, in pages it shares.
+ */
+static _Noreturn void
+forker_child(int s, int ch)
+{
+	(void)close(s);
+	if (os_close_except(ch, -1) == -1)
+		_exit(EX_FORKER);
+	worker_main(ch, &M.cfg);
+}
+
+/*
+ * The forker's life.  Blocking reads and writes: it has nothing else to
+ * wait for, and a master that is slow to read its answers holds it back.
+ */
+static _Noreturn void
+forker_main(int s)
+{
+	int32_t answer;
+	pid_t pid;
+	int ch, r;
+
+	(void)os_set_name("forkchatd fork");
+	for (;;) {
+		if ((r = forker_recv_fd(s, &ch)) == 0)
+			_exit(0);
+		if (r == -1) {
+			log_error("forker: reading the master's request: %s",
+			    strerror(errno));
+			_exit(EX_FORKER);
+		}
+		if ((pid = os_fork_sibling()) == 0)
+			forker_child(s, ch);
+		answer = pid == -1 ? -errno : (int32_t)pid;
+		(void)close(ch);
+		while (send(s, &answer, sizeof(answer), MSG_NOSIGNAL) == -1)
+			if (errno != EINTR)
+				_exit(errno == EPIPE ? 0 : EX_FORKER);
+	}
+}
+
+/*
+ * Fork the forker.  Signals are blocked across fork() so that no handler
+ * of the master's runs in it; it leaves them at their defaults but
+ * ignores the four a whole process group gets, as workers do (its
+ * workers inherit that), and keeps no descriptor but stdio and its end.
+ */
+int
+forker_start(void)
+{
+	sigset_t all, old;
+	int sv[2], saved;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	sigfillset(&all);
+	if (sigprocmask(SIG_BLOCK, &all, &old) == -1)
+		goto fail;
+	if ((pid = fork()) == 0) {
+		if (os_signals_default() == -1 ||
+		    signal(SIGINT, SIG_IGN) == SIG_ERR ||
+		    signal(SIGTERM, SIG_IGN) == SIG_ERR ||
+		    signal(SIGQUIT, SIG_IGN) == SIG_ERR ||
+		    signal(SIGHUP, SIG_IGN) == SIG_ERR ||
+		    os_close_except(sv[1], -1) == -1 ||
+		    sigprocmask(SIG_SETMASK, &old, NULL) == -1)
+			_exit(EX_FORKER);
+		forker_main(sv[1]);
+	}
+	saved = errno;
+	if (sigprocmask(SIG_SETMASK, &old, NULL) == -1)
+		log_panic("sigprocmask() failed after fork: %s", strerror(errno));
+	errno = saved;
+	if (pid == -1)
+		goto fail;
+	(void)close(sv[1]);
+	if (sock_nonblock(sv[0]) == -1 ||
+	    ev_add(M.ep, sv[0], EV_READ, &F.src) == -1)
+		log_panic("cannot watch the forker: %s", strerror(errno));
+	F.fd = sv[0];
+	F.pid = pid;
+	F.stopping = false;
+	log_info("forker %ld started", (long)pid);
+	return 0;
+fail:
+	saved = errno;
+	(void)close(sv[0]);
+	(void)close(sv[1]);
+	errno = saved;
+	return -1;
+}
+
+/* Ask for a worker on channel end ch (which the forker dups); 0 or -1. */
+int
+forker_request(int ch)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+	struct iovec iov;
+	char byte = 'W';
+
+	if (F.fd == -1 || F.stopping) {
+		errno = ESRCH;
+		return -1;
+	}
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &ch, sizeof(int));
+	while (sendmsg(F.fd, &mh, MSG_NOSIGNAL) == -1)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+/*
+ * The next answer: 1 with *answer set (a pid, or -errno), 0 if none is
+ * waiting, -1 once the forker is gone (end-of-file or an error).
+ */
+int
+forker_reply(int32_t *answer)
+{
+	ssize_t n;
+
+	if (F.fd == -1)
+		return -1;
+	while ((n = recv(F.fd, answer, sizeof(*answer), 0)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n == sizeof(*answer))
+		return 1;
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (n == -1)
+		log_error("reading the forker's answer: %s", strerror(errno));
+	else if (n != 0)
+		log_error("the forker's answer was %zd bytes, not %zu", n,
+		    sizeof(*answer));
+	return -1;
+}
+
+/* The forker is gone or no use: stop watching it. */
+void
+forker_lost(void)
+{
+	if (F.fd == -1)
+		return;
+	if (ev_del(M.ep, F.fd) == -1)
+		log_panic("epoll_ctl(DEL) failed for the forker: %s",
+		    strerror(errno));
+	(void)close(F.fd);
+	F.fd = -1;
+}
+
+/*
+ * No more requests (shutting down, or a reload changed the settings it
+ * would give workers): it answers what it has, then exits.
+ */
+void
+forker_stop(void)
+{
+	if (F.fd == -1 || F.stopping)
+		return;
+	F.stopping = true;
+	if (shutdown(F.fd, SHUT_WR) == -1)
+		log_panic("shutdown() of the forker's socket failed: %s",
+		    strerror(errno));
+}
+
+/* Past the grace period: kill it, as every other child. */
+void
+forker_kill(void)
+{
+	if (F.pid != 0 && kill(F.pid, SIGKILL) == -1 && errno != ESRCH)
+		log_panic("kill(%ld, SIGKILL) failed: %s", (long)F.pid,
+		    strerror(errno));
+}
+
+/* The forker's pid, 0 if there is none. */
+pid_t
+forker_pid(void)
+{
+	return F.pid;
+}
+
+/* True while requests can be made. */
+bool
+forker_ready(void)
+{
+	return F.fd != -1 && !F.stopping;
+}
+
+/* True until the forker is reaped and its socket closed. */
+bool
+forker_running(void)
+{
+	return F.pid != 0 || F.fd != -1;
+}
+
+/* Reaped: expected after forker_stop(), a warning otherwise. */
+void
+forker_reaped(int status)
+{
+	char how[32];
+
+	(void)exit_text(status, how, sizeof(how));
+	if (M.phase == PHASE_RUNNING && !F.stopping)
+		log_warning("forker %ld died: %s; forking a new one",
+		    (long)F.pid, how);
+	else
+		log_debug("reaped forker %ld: %s", (long)F.pid, how);
+	F.pid = 0;
+}
