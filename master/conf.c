@@ -234,7 +234,8 @@ conf_reload(void)
 	service_reloading();
 	memcpy(pw, M.password, sizeof(M.password));
 	if (conf_build(&next, err, sizeof(err)) == -1 ||
-	    conf_password(&next, pw, sizeof(pw), err, sizeof(err)) == -1) {
+	    conf_password(&next, pw, sizeof(pw), err, sizeof(err)) == -1 ||
+	    limits_check(&next, err, sizeof(err)) == -1) {
 		conf_reload_failed(&next, err);
 		return;
 	}

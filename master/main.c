@@ -125,7 +125,8 @@ configure(int argc, char **argv)
 		if ((M.cfg.oper_password_file != NULL &&
 		    conf_password(&M.cfg, M.password, sizeof(M.password), err,
 		    sizeof(err)) == -1) ||
-		    service_check_account(&M.cfg, err, sizeof(err)) == -1)
+		    service_check_account(&M.cfg, err, sizeof(err)) == -1 ||
+		    limits_check(&M.cfg, err, sizeof(err)) == -1)
 			config_fail("", err);
 		printf("forkchatd: configuration %s is ok\n",
 		    M.config_path ? M.config_path : "(built-in defaults)");
@@ -192,6 +193,8 @@ setup(void)
 	if (accept_open() == -1)
 		exit(EX_FAIL);
 	service_drop_privileges(&M.cfg);
+	if (limits_check(&M.cfg, err, sizeof(err)) == -1)
+		log_fatal(EX_CONFIG, "%s", err);
 	/* Forked now, the forker holds no more than this; see forker.c. */
 	if (forker_start() == -1)
 		log_fatal(EX_FAIL, "cannot fork: %s", strerror(errno));

@@ -10,6 +10,7 @@
  *   admin.c   operators, /kick, /timeout, /stats, pipe job records
  *   ps.c      /ps: the process tree, from /proc
  *   conf.c    building the configuration; SIGHUP reload; the password
+ *   limits.c  descriptors and processes enough for max_clients
  *   service.c the service manager (sd_notify, LISTEN_FDS), the user
  */
 #ifndef FORKCHAT_MASTER_H
@@ -208,6 +209,9 @@ void	 admin_job(struct child *, const struct msg_hdr *, const char *);
 
 /* ps.c */
 void	 ps_list(struct child *);
+
+/* limits.c */
+int	 limits_check(const struct config *, char *, size_t);
 
 /* conf.c */
 int	 conf_build(struct config *, char *, size_t);

@@ -468,12 +468,14 @@ flood_in_order() {
 	once_per_streak "$nofork" 'forking spare workers works again$'
 }
 
-@test "EMFILE from the start (prlimit --nofile): newcomers refused cleanly, service resumes" {
+@test "EMFILE with a limit of 32 (prlimit --pid): newcomers refused cleanly, service resumes" {
 	local n name last id wpid served=0
 	local re='^ERR server busy \((out of descriptors|cannot start a worker)\); try again later$'
 	local refused='refused connection from 127\.0\.0\.1:[0-9]+: server busy \((out of descriptors|cannot start a worker)\); try again later$'
 	local nofork='cannot fork a spare worker: Too many open files; retrying every 1000 ms$'
-	fc_start_limited --nofile=32:32 -o spare_workers=2
+	# (Started with so few, it would refuse to: max_clients needs more.)
+	fc_start -o spare_workers=2
+	prlimit --pid "$FC_PID" --nofile=32:32
 	fc_connect a
 	fc_connect b
 	fc_expect a '^\*\*\* guest2 joined$'
@@ -534,12 +536,17 @@ flood_in_order() {
 	# RLIMIT_NPROC counts every process of the real uid: nobody else may
 	# run as nobody, or the count is off.
 	[ -z "$(ps -U nobody -o pid=)" ] || skip "other processes run as nobody"
-	# The master, its forker and at most 3 workers: 2 spares, then one
-	# more spare after the first client.
-	fc_start_limited --nproc=5:5 -o user=nobody -o group=nogroup \
-	    -o spare_workers=2
+	command -v setpriv >/dev/null || skip "no setpriv"
+	fc_start -o user=nobody -o group=nogroup -o spare_workers=2
 	fc_log_has 'running as user nobody '
 	wait_until 5 fc_pool 2 0
+	# The forker forks, so its limit is the one that counts (a master
+	# started with it would refuse to start: max_clients is 1000).  The
+	# master, its forker and at most 3 workers: 2 spares, then one more
+	# spare after the first client.
+	# prlimit as nobody: root may lack CAP_SYS_RESOURCE in a container.
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    prlimit --pid "$(fc_forker_pid)" --nproc=5:5
 	fc_connect a		# its spare replaced: 5 processes of nobody
 	fc_connect b		# the replacement cannot be forked
 	wait_until 5 fc_log_has "$nofork"
@@ -741,4 +748,39 @@ unsafe_bytes() { LC_ALL=C tr -d '\t\n\r\040-\176\200-\377' <"$1" | wc -c; }
 	[ "$(log_count 'left: connection (closed|reset)$')" -eq $((warm + n)) ]
 	fc_connect a
 	fc_stop_clean
+}
+
+@test "limits: max_clients beyond the hard descriptor limit is exit 78, saying which limit and what to do" {
+	run prlimit --nofile=256:256 "$FORKCHATD" -t -o max_clients=500
+	[ "$status" -eq 78 ]
+	[ "$output" = "forkchatd: max_clients = 500 needs 568 open files, but the hard limit is 256: raise it (LimitNOFILE= in the unit, ulimit -Hn) or lower max_clients" ]
+	run prlimit --nofile=256:256 "$FORKCHATD" -l 127.0.0.1:0 -o max_clients=500
+	[ "$status" -eq 78 ]
+	[[ $output == *" error ["*"] max_clients = 500 needs 568 open files, but the hard limit is 256: raise it (LimitNOFILE= in the unit, ulimit -Hn) or lower max_clients" ]]
+	[[ $output != *"ready: "* ]]
+}
+
+@test "limits: the soft descriptor limit is raised to what max_clients needs, and a reload past the hard one is refused" {
+	local conf=$BATS_TEST_TMPDIR/limits.conf
+	printf 'max_clients = 2000\nspare_workers = 4\n' >"$conf"
+	fc_start_limited --nofile=100:3000 -c "$conf"
+	# 2000 channels, 4 spares' hand-offs, 64 of the master's own
+	grep -Eq '^Max open files +2068 +3000 ' "/proc/$FC_PID/limits"
+	printf 'max_clients = 5000\nspare_workers = 4\n' >"$conf"
+	kill -HUP "$FC_PID"
+	wait_until 5 fc_log_has 'reload failed: max_clients = 5000 needs 5068 open files, but the hard limit is 3000: raise it \(LimitNOFILE= in the unit, ulimit -Hn\) or lower max_clients; the old configuration stays in force$'
+	fc_connect a
+	fc_stop TERM
+	[ "$FC_STATUS" -eq 0 ]
+}
+
+@test "limits: max_clients beyond the user's process limit (as nobody) is exit 78" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root, to start as nobody"
+	getent passwd nobody >/dev/null && getent group nogroup >/dev/null ||
+		skip "no user nobody or group nogroup"
+	run prlimit --nproc=50:50 "$FORKCHATD" -l 127.0.0.1:0 -o user=nobody \
+	    -o group=nogroup -o max_clients=100
+	[ "$status" -eq 78 ]
+	[[ $output == *" error ["*"] max_clients = 100 needs 102 processes, but this user may have 50: raise it (LimitNPROC= in the unit, ulimit -u) or lower max_clients" ]]
+	[[ $output != *"ready: "* ]]
 }
