@@ -52,32 +52,46 @@ static struct {
 	bool	 stopping;		/* we shut our end down */
 } F = { .src.kind = SRC_FORKER, .fd = -1 };
 
-/* One record with a descriptor; 1 byte read, 0 at EOF, -1 on error. */
-static int
-forker_recv_fd(int s, int *fd)
-{
+/* A request: one byte, and one descriptor beside it. */
+struct fdmsg {
+	struct msghdr mh;
+	struct iovec iov;
+	char	 byte;
 	union {
 		struct cmsghdr hdr;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cm;
-	struct msghdr mh = { 0 };
+};
+
+/* Point m's header at its own byte and control buffer. */
+static void
+fdmsg_init(struct fdmsg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->iov.iov_base = &m->byte;
+	m->iov.iov_len = 1;
+	m->mh.msg_iov = &m->iov;
+	m->mh.msg_iovlen = 1;
+	m->mh.msg_control = m->cm.buf;
+	m->mh.msg_controllen = sizeof(m->cm.buf);
+}
+
+/* One record with a descriptor; 1 byte read, 0 at EOF, -1 on error. */
+static int
+forker_recv_fd(int s, int *fd)
+{
+	struct fdmsg m;
 	struct cmsghdr *c;
-	struct iovec iov;
-	char byte;
 	ssize_t n;
 
 	*fd = -1;
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	while ((n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC)) == -1 && errno == EINTR)
+	fdmsg_init(&m);
+	while ((n = recvmsg(s, &m.mh, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
 		;
 	if (n <= 0)
 		return (int)n;
-	c = CMSG_FIRSTHDR(&mh);
+	c = CMSG_FIRSTHDR(&m.mh);
 	if (c == NULL || c->cmsg_level != SOL_SOCKET ||
 	    c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) {
 		errno = EPROTO;
@@ -187,32 +201,21 @@ fail:
 int
 forker_request(int ch)
 {
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct msghdr mh = { 0 };
+	struct fdmsg m;
 	struct cmsghdr *c;
-	struct iovec iov;
-	char byte = 'W';
 
 	if (F.fd == -1 || F.stopping) {
 		errno = ESRCH;
 		return -1;
 	}
-	memset(&cm, 0, sizeof(cm));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	c = CMSG_FIRSTHDR(&mh);
+	fdmsg_init(&m);
+	m.byte = 'W';
+	c = CMSG_FIRSTHDR(&m.mh);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &ch, sizeof(int));
-	while (sendmsg(F.fd, &mh, MSG_NOSIGNAL) == -1)
+	while (sendmsg(F.fd, &m.mh, MSG_NOSIGNAL) == -1)
 		if (errno != EINTR)
 			return -1;
 	return 0;

@@ -206,7 +206,10 @@ early_flush(void)
 	}
 }
 
-/* A child that never was, or whose pid we will never learn. */
+/*
+ * Off every list, channel closed, freed at the end of the turn: a child
+ * reaped, or one that never was or whose pid we will never learn.
+ */
 static void
 child_discard(struct child *c)
 {
@@ -500,11 +503,7 @@ child_exited(struct child *c, int status)
 	} else if (c->why != NULL) {
 		relay_left(c, c->why);
 	}
-	child_close_channel(c);
-	child_set_state(c, CHILD_DEAD);
-	M.nchildren--;
-	c->gnext = dead;
-	dead = c;
+	child_discard(c);
 }
 
 /* Unhook a child from the pid hash. */

@@ -356,19 +356,25 @@ fc_all_gone() {
 	return 0
 }
 
-# The worker serving client #ID (its comm is "forkchatd #ID").
-fc_worker_pid() {
+# The pid of the master's child whose comm is COMM; NAME says who, in errors.
+fc_child_named() {
 	local i
 	fc_scan "$FC_PID"
 	for i in "${!FC_KIDS[@]}"; do
-		if [ "${FC_KID_COMM[i]}" = "forkchatd #$1" ]; then
+		if [ "${FC_KID_COMM[i]}" = "$1" ]; then
 			echo "${FC_KIDS[i]}"
 			return 0
 		fi
 	done
-	echo "fc_worker_pid: no worker for client #$1" >&2
+	echo "no $2 among the master's children" >&2
 	return 1
 }
+
+# The worker serving client #ID (its comm is "forkchatd #ID").
+fc_worker_pid() { fc_child_named "forkchatd #$1" "worker for client #$1"; }
+
+# The master's forker (its comm is "forkchatd fork").
+fc_forker_pid() { fc_child_named "forkchatd fork" forker; }
 
 # True when the master has exactly SPARES spares and WORKERS client
 # workers, its one forker, and no other child, zombies included.
@@ -387,19 +393,6 @@ fc_pool() {
 	((spares == $1 && workers == $2 && forkers == 1))
 }
 
-# The master's forker (its comm is "forkchatd fork").
-fc_forker_pid() {
-	local i
-	fc_scan "$FC_PID"
-	for i in "${!FC_KIDS[@]}"; do
-		if [ "${FC_KID_COMM[i]}" = "forkchatd fork" ]; then
-			echo "${FC_KIDS[i]}"
-			return 0
-		fi
-	done
-	echo "fc_forker_pid: no forker" >&2
-	return 1
-}
 
 # Children of the master whose name (comm) matches REGEX: how many.
 fc_count_role() {
