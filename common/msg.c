@@ -6,6 +6,9 @@
  * send(), and says whether bytes remain (the caller waits for POLLOUT).
  * A descriptor queued with msg_put_fd() goes out with the first byte of
  * its frame, and the queue closes its copy once it has gone.
+ * msg_send_raw() sends frames built once for many queues (a broadcast)
+ * straight from the caller's memory when a queue is empty, and copies
+ * only what the socket does not take.
  *
  * Input: msg_read() appends what the socket has to an input buffer and
  * keeps any descriptors that came with it; msg_get() hands out one whole
@@ -158,6 +161,40 @@ msg_flush(int sock, struct msgq *q)
 		q->sent += (size_t)n;
 	}
 	return 0;
+}
+
+/* Queue bytes that already are whole frames (a shared broadcast). */
+int
+msg_put_raw(struct msgq *q, const void *frames, size_t len)
+{
+	return buf_append(&q->out, frames, len);
+}
+
+/*
+ * Send whole frames behind what q holds: straight from frames when q is
+ * empty (no copy), queueing whatever the socket does not take.  0 all
+ * sent, 1 some queued (flush later), -1 the queue is full (ENOBUFS).
+ * A socket error also queues: the next msg_flush() reports it.
+ */
+int
+msg_send_raw(int sock, struct msgq *q, const void *frames, size_t len)
+{
+	const char *p = frames;
+	ssize_t n = 0;
+
+	if (q->out.len == 0) {
+		do {
+			n = send(sock, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		} while (n == -1 && errno == EINTR);
+		if (n == -1)
+			n = 0;
+		q->sent += (size_t)n;
+		if ((size_t)n == len)
+			return 0;
+	}
+	if (msg_put_raw(q, p + n, len - (size_t)n) == -1)
+		return -1;
+	return 1;
 }
 
 /* An empty input buffer. */

@@ -3,7 +3,8 @@
  *
  * A frame is a 12-byte header (payload length, type, client id) and the
  * payload.  Frames are queued with msg_put() and written with
- * msg_flush(); many frames share one write.  At most one descriptor
+ * msg_flush(); many frames share one write.  Frames built once for
+ * many queues go with msg_send_raw(), copied only where a socket is full.  At most one descriptor
  * travels with a frame (SCM_RIGHTS) and the queue owns it until it is
  * sent.  msg_read() fills an input buffer, msg_get() takes one whole
  * frame out of it.  Every call returns -1 with errno set on failure.
@@ -101,6 +102,8 @@ int	msg_putv(struct msgq *, enum msg_type, uint32_t,
 int	msg_put_fd(struct msgq *, enum msg_type, uint32_t,
 	    const void *, size_t, int);
 int	msg_flush(int, struct msgq *);
+int	msg_put_raw(struct msgq *, const void *, size_t);
+int	msg_send_raw(int, struct msgq *, const void *, size_t);
 
 static inline size_t
 msgq_pending(const struct msgq *q)

@@ -71,6 +71,8 @@ struct child {
 	int64_t	 job_ms;
 	struct msgq out;
 	struct msgin in;
+	size_t	 fan_at;		/* relay.c: its part of this turn's */
+	uint64_t fan_turn;		/* broadcasts starts here, this turn */
 };
 
 TAILQ_HEAD(childq, child);

@@ -1,12 +1,16 @@
 /*
  * relay.c - what workers tell the master, and what it fans out to them.
  *
- * Every line that more than one client sees is queued here, to every
- * client's worker in the same loop turn and the same order, so all
- * clients see one history (M.seq counts it).  Queues are flushed once
- * per turn (relay_flush_dirty): a burst of lines costs one write per
- * worker, not one per line.  A worker whose queue passes its limit is
- * not waited for: it is killed, and its client told to the others.
+ * Every line that more than one client sees is framed once, into this
+ * turn's broadcasts (fan), and reaches every client's worker in the same
+ * order, so all clients see one history (M.seq counts it).  At the end of
+ * the turn (relay_flush_dirty) each worker gets its part of fan in one
+ * write, straight from fan: a burst of lines costs one write per worker,
+ * not one per line, and no copy per worker unless its channel is full.
+ * A frame for one client alone first copies that client's part of fan
+ * so far into its own queue, which keeps the order.  A worker whose
+ * queue passes its limit is not waited for: it is killed, and its client
+ * told to the others.
  *
  * Public: relay_dispatch, relay_drain, relay_send, relay_to,
  * relay_notice, relay_notice_all, relay_control, relay_config,
@@ -32,6 +36,63 @@
 
 static struct child *dirty;		/* children with output to flush */
 
+/*
+ * This turn's broadcasts, each framed once (zeroed: an empty queue with
+ * no limit).  A joined client's part of it starts at c->fan_at if
+ * c->fan_turn is this turn (it joined, or was caught up, during it),
+ * else at 0; it ends at the end of fan.
+ */
+static struct msgq fan;
+static uint64_t fan_turn = 1;
+
+/* Where c's part of this turn's broadcasts starts. */
+static size_t
+relay_fan_start(const struct child *c)
+{
+	return c->fan_turn == fan_turn ? c->fan_at : 0;
+}
+
+/* Put c on the list of queues to flush at the end of this turn. */
+static void
+relay_mark(struct child *c)
+{
+	if (!c->dirty) {
+		c->dirty = true;
+		c->dnext = dirty;
+		dirty = c;
+	}
+}
+
+/* c's queue would pass its limit: its worker is not reading. */
+static void
+relay_stuck(struct child *c)
+{
+	if (errno != ENOBUFS)
+		log_panic("queueing for worker %ld: %s", (long)c->pid,
+		    strerror(errno));
+	log_warning("worker %ld of client #%u (%s) is not reading its "
+	    "channel (%zu bytes queued): killing it", (long)c->pid,
+	    c->id, c->nick, msgq_pending(&c->out));
+	spawn_kill(c, "too slow: worker stuck");
+}
+
+/* Copy c's part of this turn's broadcasts so far into its own queue. */
+static void
+relay_catch_up(struct child *c)
+{
+	size_t from = relay_fan_start(c), end = msgq_pending(&fan);
+
+	c->fan_turn = fan_turn;
+	c->fan_at = end;
+	if (from == end || c->state != CHILD_CLIENT || c->fd == -1 ||
+	    c->killed)
+		return;
+	if (msg_put_raw(&c->out, buf_head(&fan.out) + from, end - from) == -1)
+		relay_stuck(c);
+	else
+		relay_mark(c);
+}
+
 /* Queue a frame for a child, to be written at the end of this turn. */
 int
 relay_send(struct child *c, enum msg_type type, const struct iovec *iov,
@@ -39,22 +100,16 @@ relay_send(struct child *c, enum msg_type type, const struct iovec *iov,
 {
 	if (c->fd == -1 || c->killed)
 		return -1;
+	relay_catch_up(c);		/* this first: the order */
+	if (c->killed)
+		return -1;
 	for (int i = 0; type == MSG_LINE && i < n; i++)
 		M.stats.bytes_out += iov[i].iov_len;
 	if (msg_putv(&c->out, type, c->id, iov, n) == -1) {
-		if (errno != ENOBUFS)
-			log_panic("msg_putv: %s", strerror(errno));
-		log_warning("worker %ld of client #%u (%s) is not reading its "
-		    "channel (%zu bytes queued): killing it", (long)c->pid,
-		    c->id, c->nick, msgq_pending(&c->out));
-		spawn_kill(c, "too slow: worker stuck");
+		relay_stuck(c);
 		return -1;
 	}
-	if (!c->dirty) {
-		c->dirty = true;
-		c->dnext = dirty;
-		dirty = c;
-	}
+	relay_mark(c);
 	return 0;
 }
 
@@ -75,19 +130,57 @@ relay_control(struct child *c, enum msg_type type)
 	(void)relay_send(c, type, NULL, 0);
 }
 
-/* The same line to every joined client but one, in the global order. */
+/*
+ * The same line to every joined client but one, in the global order:
+ * framed once into fan (client id 0: it is about no one client).  The
+ * one left out is caught up to here and its part starts after the line.
+ */
 static void
-relay_fanout(const struct child *except, const struct iovec *iov, int n)
+relay_fanout(struct child *except, const struct iovec *iov, int n)
 {
-	struct child *c, *next;
+	unsigned to = M.nclients;
+	size_t len = 0;
 
 	M.seq++;
-	/* relay_putv may kill a child and move it off this list. */
+	if (except != NULL) {
+		relay_catch_up(except);
+		if (except->state == CHILD_CLIENT)
+			to--;
+	}
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	if (msg_putv(&fan, MSG_LINE, 0, iov, n) == -1)
+		log_panic("queueing a broadcast: %s", strerror(errno));
+	M.stats.bytes_out += (uint64_t)len * to;
+	if (except != NULL)
+		except->fan_at = msgq_pending(&fan);
+}
+
+/* End of a turn: every joined client's part of fan, then fan empties. */
+static void
+relay_fan_deliver(void)
+{
+	const char *base = buf_head(&fan.out);
+	size_t end = msgq_pending(&fan), from;
+	struct child *c, *next;
+	int r;
+
+	if (end == 0)
+		return;
+	/* relay_stuck kills a child and moves it off this list. */
 	for (c = TAILQ_FIRST(&M.clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c != except)
-			(void)relay_send(c, MSG_LINE, &iov[0], n);
+		from = relay_fan_start(c);
+		if (from == end || c->fd == -1 || c->killed)
+			continue;
+		if ((r = msg_send_raw(c->fd, &c->out, base + from,
+		    end - from)) == -1)
+			relay_stuck(c);
+		else if (r == 1)
+			relay_mark(c);
 	}
+	msgq_free(&fan);
+	fan_turn++;			/* every part starts at 0 again */
 }
 
 /* Format a notice line ("*** ..." + CRLF) into buf; its length. */
@@ -143,6 +236,8 @@ relay_join(struct child *c)
 {
 	log_info("client #%u (%s) connected from %s, worker %ld", c->id,
 	    c->nick, c->peer, (long)c->pid);
+	c->fan_turn = fan_turn;		/* earlier broadcasts are not its */
+	c->fan_at = msgq_pending(&fan);
 	relay_notice_all(c, "*** %s joined", c->nick);
 }
 
@@ -162,6 +257,7 @@ relay_leave(struct child *c, const char *why)
 {
 	if (c->state != CHILD_CLIENT)
 		return;
+	relay_catch_up(c);		/* what it was sent before it left */
 	child_set_state(c, CHILD_LEAVING);
 	relay_left(c, why);
 }
@@ -386,9 +482,10 @@ relay_client_frame(struct child *c, const struct msg_hdr *h, const char *p)
 	}
 }
 
-/* Act on one frame from a worker. */
+/* Act on one frame from a worker, read at now. */
 static void
-relay_frame(struct child *c, const struct msg_hdr *h, const char *p)
+relay_frame(struct child *c, const struct msg_hdr *h, const char *p,
+    int64_t now)
 {
 	if (c->state == CHILD_SPARE || h->id != c->id) {
 		relay_violation(c, h);
@@ -401,14 +498,15 @@ relay_frame(struct child *c, const struct msg_hdr *h, const char *p)
 	}
 	if (c->state == CHILD_LEAVING)
 		return;			/* a client already gone */
-	c->active_ms = os_now_ms();
+	c->active_ms = now;
 	relay_client_frame(c, h, p);
 }
 
-/* Act on every whole frame buffered from a worker. */
+/* Act on every whole frame buffered from a worker (one clock read). */
 static void
 relay_frames(struct child *c)
 {
+	int64_t now = os_now_ms();
 	struct msg_hdr h;
 	const char *p;
 	int r;
@@ -419,7 +517,7 @@ relay_frames(struct child *c)
 			relay_violation(c, &h);
 			return;
 		}
-		relay_frame(c, &h, p);
+		relay_frame(c, &h, p, now);
 	}
 }
 
@@ -507,16 +605,23 @@ relay_config(const struct buf *text)
 	}
 }
 
-/* End of a loop turn: write every queue that grew during it. */
+/*
+ * End of a loop turn: this turn's broadcasts, then every queue that grew
+ * during it.  A flush that finds a worker gone reads its last words,
+ * which may broadcast again: go round until nothing is left.
+ */
 void
 relay_flush_dirty(void)
 {
 	struct child *c;
 
-	while ((c = dirty) != NULL) {
-		dirty = c->dnext;
-		c->dirty = false;
-		if (c->state != CHILD_DEAD)
-			relay_flush(c);
-	}
+	do {
+		relay_fan_deliver();
+		while ((c = dirty) != NULL) {
+			dirty = c->dnext;
+			c->dirty = false;
+			if (c->state != CHILD_DEAD)
+				relay_flush(c);
+		}
+	} while (msgq_pending(&fan) > 0);
 }

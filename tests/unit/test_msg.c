@@ -4,7 +4,8 @@
  * Everything goes through a real non-blocking AF_UNIX socketpair:
  * round trips, batching, frames split into 1-byte writes, the payload
  * limit and bad headers, the queue limit, a full socket, descriptor
- * passing (ownership, order, close-on-exec), EOF and msg_putv.  The
+ * passing (ownership, order, close-on-exec), EOF, msg_putv, and frames
+ * built once for many queues (msg_send_raw, msg_put_raw).  The
  * program ends by checking that it holds as many descriptors as it
  * started with.
  */
@@ -902,6 +903,104 @@ test_putv_ids(void)
 	close2(sv);
 }
 
+/*
+ * Frames built once (a broadcast) sent to several queues: straight from
+ * the caller's memory when a queue is empty, behind what a queue holds
+ * otherwise, the rest queued when the socket is full, the limit kept.
+ */
+static void
+test_send_raw(void)
+{
+	enum { N = 300, SIZE = 9000 };
+	static char	 buf[SIZE];
+	struct msgq	 fan, q, small;
+	struct msgin	 in;
+	struct expect	 e = { 0, 0, SIZE };
+	struct msg_hdr	 h;
+	const char	*p;
+	size_t		 total, sent;
+	long		 n;
+	int		 sv[2], r, bad = 0;
+
+	pair(sv);
+	msgq_init(&fan, 0);
+	msgq_init(&q, 0);
+	msgin_init(&in);
+	for (unsigned i = 0; i < 3; i++) {
+		fill(buf, i, 10);
+		bad += msg_put(&fan, MSG_LINE, i, buf, 10) == -1;
+	}
+	total = msgq_pending(&fan);
+	CHECK(bad == 0 && msg_send_raw(sv[0], &q, buf_head(&fan.out),
+	    total) == 0 && msgq_pending(&q) == 0 && q.out.data == NULL &&
+	    q.sent == total, "empty queue: sent at once, nothing copied");
+	n = msg_read(sv[1], &in, CHUNK);
+	e.size = 10;
+	drain(&in, &e);
+	CHECK(n == (long)total && e.next == 3 && e.bad == 0,
+	    "the 3 frames arrive intact, in order");
+
+	fill(buf, 3, 10);
+	CHECK(msg_put(&q, MSG_LINE, 3, buf, 10) == 0 &&
+	    msg_send_raw(sv[0], &q, buf_head(&fan.out), total) == 1 &&
+	    msgq_pending(&q) == MSG_HDR_LEN + 10 + total,
+	    "a queue holding a frame: the raw frames go behind it");
+	CHECK(pump(sv[0], &q, sv[1], &in) == 0 &&
+	    msg_get(&in, &h, &p) == 1 && h.id == 3 && same(p, 3, 10),
+	    "its own frame comes first");
+	e.next = 0;
+	drain(&in, &e);
+	CHECK(e.next == 3 && e.bad == 0, "then the raw frames");
+	msgq_free(&fan);
+
+	small_sndbuf(sv[0]);
+	for (unsigned i = 0; i < N; i++) {
+		fill(buf, i, SIZE);
+		bad += msg_put(&fan, MSG_LINE, i, buf, SIZE) == -1;
+	}
+	total = msgq_pending(&fan);
+	sent = q.sent;
+	r = msg_send_raw(sv[0], &q, buf_head(&fan.out), total);
+	CHECK(bad == 0 && r == 1 && msgq_pending(&q) > 0 &&
+	    msgq_pending(&q) < total &&
+	    q.sent - sent + msgq_pending(&q) == total,
+	    "full socket: part sent, the rest (%zu of %zu) queued",
+	    msgq_pending(&q), total);
+	msgq_free(&fan);	/* the queue holds its own copy */
+	e.next = 0;
+	e.size = SIZE;
+	for (int i = 0; i < 10000 && (msgq_pending(&q) > 0 || e.next < N);
+	    i++) {
+		if (msg_flush(sv[0], &q) == -1)
+			break;
+		if (msg_read(sv[1], &in, CHUNK) > 0)
+			drain(&in, &e);
+	}
+	CHECK(e.next == N && e.bad == 0 && msgq_pending(&q) == 0,
+	    "all %d frames arrive intact, in order", N);
+
+	msgq_init(&small, 100);
+	fill(buf, 0, SIZE);
+	CHECK(msg_put(&fan, MSG_LINE, 0, buf, SIZE) == 0, "one big frame");
+	CHECK(msg_put(&small, MSG_LINE, 1, buf, 10) == 0, "a queue of 100 "
+	    "holding 22");
+	errno = 0;
+	CHECK(msg_send_raw(sv[0], &small, buf_head(&fan.out),
+	    msgq_pending(&fan)) == -1 && errno == ENOBUFS &&
+	    msgq_pending(&small) == MSG_HDR_LEN + 10,
+	    "past its limit: -1 ENOBUFS, the queue unchanged");
+	errno = 0;
+	CHECK(msg_put_raw(&small, buf_head(&fan.out), 79) == -1 &&
+	    errno == ENOBUFS && msg_put_raw(&small, buf_head(&fan.out),
+	    78) == 0 && msgq_pending(&small) == 100,
+	    "msg_put_raw: up to the limit exactly");
+	msgq_free(&small);
+	msgq_free(&fan);
+	msgq_free(&q);
+	msgin_free(&in);
+	close2(sv);
+}
+
 int
 main(void)
 {
@@ -920,6 +1019,7 @@ main(void)
 	test_fd_full_socket();
 	test_eof();
 	test_putv_ids();
+	test_send_raw();
 	CHECK(start > 0 && fd_count() == start,
 	    "no descriptor leaked (%d open at start and end)", start);
 	return unit_done();
