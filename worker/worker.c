@@ -362,6 +362,13 @@ worker_read_channel(struct worker *w)
 	n = msg_read(w->ch, &w->chin, CHAN_READ);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK))
 		worker_orphaned(w);
+	/*
+	 * Room for all of it in the client's queue at once: one allocation
+	 * per read, not a doubling per line.  Past the limit it fails, and
+	 * worker_tell finds the client too slow as it would anyway.
+	 */
+	if (n > 0 && w->cl != -1)
+		(void)buf_reserve(&w->out, w->chin.in.len);
 	while ((r = msg_get(&w->chin, &h, &p)) == 1)
 		worker_frame(w, &h, p);
 	if (r == -1) {
