@@ -4,8 +4,12 @@
  * An accepted client goes to an idle spare at once: its descriptor is
  * queued on the spare's channel (SCM_RIGHTS) with a MSG_CLIENT frame,
  * and the pool is refilled after the hand-off, later in the same turn.
- * If no spare is idle, we stop accepting until the forker has made one:
- * meanwhile new connections wait in the kernel's listen queue.
+ * If no spare is idle, the client waits in a short queue of ours while
+ * the forker makes one for it (spawn_refill counts the waiting), and is
+ * handed over at the end of the turn that brings one; with the queue
+ * full, we stop accepting and new connections wait in the kernel's
+ * listen queue.  A burst of clients is thus served by a burst of forks,
+ * and their "joined" notices go out together, not one turn each.
  * A client we cannot serve gets one ERR line and is closed.  When the
  * process is out of descriptors, a reserved one is given up for a moment
  * so the waiting client can be told, instead of being left to spin on.
@@ -29,7 +33,13 @@
 #define ACCEPT_PAUSE_MS	100	/* out of descriptors with no reserve */
 
 static int reserve_fd = -1;	/* given up when accept() hits EMFILE */
-static bool waiting_spare;	/* listeners paused until a spare is up */
+
+/* Accepted clients waiting for a spare, oldest first (a ring). */
+static struct {
+	int	 fd;
+	char	 peer[SOCK_ADDR_MAX];
+} waitq[ACCEPT_WAIT_MAX];
+static unsigned wait_head;
 
 /* Watch every listener again, or stop watching them all. */
 static void
@@ -100,10 +110,37 @@ accept_open(void)
 	return 0;
 }
 
-/* Stop accepting: close every listener. */
+/* The oldest waiting client, taken off the queue. */
+static int
+wait_pop(char *peer, size_t size)
+{
+	unsigned i = wait_head;
+
+	wait_head = (wait_head + 1) % ACCEPT_WAIT_MAX;
+	M.nwaiting--;
+	(void)snprintf(peer, size, "%s", waitq[i].peer);
+	return waitq[i].fd;
+}
+
+/* Stop accepting: close every listener; clients waiting are told. */
 void
 accept_close(void)
 {
+	static const char bye[] = "ERR server shutting down\r\n";
+	char peer[SOCK_ADDR_MAX];
+	unsigned n = M.nwaiting;
+	int fd;
+
+	while (M.nwaiting > 0) {
+		fd = wait_pop(peer, sizeof(peer));
+		if (write(fd, bye, sizeof(bye) - 1) == -1)
+			log_debug("telling %s we are stopping: %s", peer,
+			    strerror(errno));
+		(void)close(fd);
+	}
+	if (n > 0)
+		log_notice("%u connection%s waiting for a worker closed", n,
+		    n == 1 ? "" : "s");
 	for (int i = 0; i < M.nlisteners; i++) {
 		if (M.listeners[i].fd == -1)
 			continue;
@@ -155,26 +192,58 @@ accept_handoff(struct child *c, int fd, const char *peer)
 	relay_join(c);
 }
 
-/* Take one accepted connection: to a spare, or refused with a reason. */
+/* Take one accepted connection: to a spare, to wait, or refused. */
 static void
 accept_one(int fd, const char *peer)
 {
 	char why[96];
 	struct child *c;
+	unsigned i;
 
-	if (M.nclients >= M.cfg.max_clients) {
+	if (M.nclients + M.nwaiting >= M.cfg.max_clients) {
 		(void)snprintf(why, sizeof(why), "server full (%u client%s); "
 		    "try again later", M.cfg.max_clients,
 		    M.cfg.max_clients == 1 ? "" : "s");
 		accept_reject(fd, peer, why);
 		return;
 	}
-	if ((c = spawn_take_spare()) == NULL) {
+	if (M.nwaiting == 0 && (c = spawn_take_spare()) != NULL) {
+		accept_handoff(c, fd, peer);
+		return;
+	}
+	if (os_now_ms() < M.spawn_retry) {	/* forking has just failed */
 		accept_reject(fd, peer, "server busy (cannot start a worker); "
 		    "try again later");
 		return;
 	}
-	accept_handoff(c, fd, peer);
+	i = (wait_head + M.nwaiting) % ACCEPT_WAIT_MAX;
+	waitq[i].fd = fd;
+	(void)snprintf(waitq[i].peer, sizeof(waitq[i].peer), "%s", peer);
+	M.nwaiting++;
+}
+
+/*
+ * End of a turn: hand waiting clients to the spares that came up, or,
+ * if forking fails, tell them so.
+ */
+static void
+accept_serve_waiting(void)
+{
+	char peer[SOCK_ADDR_MAX];
+	struct child *c;
+	int fd;
+
+	while (M.nwaiting > 0 && M.nspares > 0) {
+		c = spawn_take_spare();
+		fd = wait_pop(peer, sizeof(peer));
+		accept_handoff(c, fd, peer);
+	}
+	while (M.nwaiting > 0 && M.nstarting == 0 &&
+	    os_now_ms() < M.spawn_retry) {
+		fd = wait_pop(peer, sizeof(peer));
+		accept_reject(fd, peer, "server busy (cannot start a worker); "
+		    "try again later");
+	}
 }
 
 /* Out of descriptors: use the reserve to turn one client away. */
@@ -199,30 +268,6 @@ accept_emfile(struct listener *l)
 	(void)accept_reserve_open();
 }
 
-/*
- * True if we must stop accepting because no spare is idle.  If the
- * forker is making one, the listeners pause until it is up; if none is
- * on its way and a client is sure to be waiting, one is asked for.
- * False if accepting goes on: a spare is idle, the server is full, or
- * no worker can be started now, forking having just failed (the client
- * is then told so).
- */
-static bool
-accept_no_spare(bool client_waiting)
-{
-	if (M.nspares > 0 || M.nclients >= M.cfg.max_clients)
-		return false;
-	if (M.nstarting == 0) {
-		if (!client_waiting)
-			return true;	/* epoll says so again if one is */
-		if (os_now_ms() < M.spawn_retry || spawn_worker() == NULL)
-			return false;
-	}
-	waiting_spare = true;
-	accept_listen_all(false);
-	return true;
-}
-
 /* A listener is readable: accept a batch of clients. */
 void
 accept_ready(struct listener *l)
@@ -231,9 +276,10 @@ accept_ready(struct listener *l)
 	int fd;
 
 	for (int i = 0; i < ACCEPT_BATCH && M.phase == PHASE_RUNNING; i++) {
-		/* Only the first accept is sure to find a client. */
-		if (accept_no_spare(i == 0))
+		if (M.nwaiting == ACCEPT_WAIT_MAX) {
+			accept_listen_all(false);	/* until some are served */
 			return;
+		}
 		if ((fd = sock_accept(l->fd, peer, sizeof(peer))) != -1) {
 			accept_one(fd, peer);
 			continue;
@@ -252,16 +298,15 @@ accept_ready(struct listener *l)
 }
 
 /*
- * End of a turn: accept again once a spare is up (or none is coming
- * any more), and once the pause after running out of descriptors is
- * over.
+ * End of a turn: serve the waiting clients we can, and accept again
+ * once the queue has room and the pause after running out of
+ * descriptors is over.
  */
 void
 accept_resume_all(int64_t now)
 {
-	if (waiting_spare && (M.nspares > 0 || M.nstarting == 0))
-		waiting_spare = false;
-	else if (waiting_spare)
+	accept_serve_waiting();
+	if (M.nwaiting == ACCEPT_WAIT_MAX)
 		return;
 	if (M.accept_resume != 0 && now < M.accept_resume)
 		return;

@@ -3,8 +3,9 @@
  * for the master, processes for the workers.
  *
  * The master holds one channel per worker, and a client's socket for a
- * moment while it is handed over, so it needs about max_clients +
- * spare_workers descriptors, plus a few of its own; the soft
+ * moment while it is handed over or waits for a spare, so it needs about
+ * max_clients + spare_workers + ACCEPT_WAIT_MAX descriptors, plus a few
+ * of its own; the soft
  * RLIMIT_NOFILE is raised to that (never the hard one, which is the
  * administrator's: LimitNOFILE= in a unit, ulimit -Hn in a shell).
  * Workers never outnumber max_clients, so with the master and the
@@ -80,7 +81,8 @@ tasks_now(void)
 static int
 limits_nofile(const struct config *cfg, char *err, size_t errlen)
 {
-	rlim_t need = (rlim_t)cfg->max_clients + cfg->spare_workers + FD_OWN;
+	rlim_t need = (rlim_t)cfg->max_clients + cfg->spare_workers +
+	    ACCEPT_WAIT_MAX + FD_OWN;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {

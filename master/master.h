@@ -116,6 +116,7 @@ struct orphan {
 };
 
 #define PASSWORD_MAX	128
+#define ACCEPT_WAIT_MAX	256		/* clients accepted ahead of their spares */
 /*
  * A worker's channel queue may pass max_output_queue by this much before
  * the worker counts as stuck: room for a busy machine to deschedule a
@@ -145,6 +146,7 @@ struct master {
 	uint64_t seq;			/* broadcasts so far: their order */
 	bool	 ready;		/* the first spares are up; told so */
 	unsigned nstarting, nspares, nclients, nchildren, norphans;
+	unsigned nwaiting;		/* accepted clients waiting for a spare */
 	struct orphan *orphans;
 	struct childq starting, spares, clients, leaving;
 	struct stats stats;

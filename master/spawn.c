@@ -330,7 +330,9 @@ spawn_refill(int64_t now)
 	}
 	if (!forker_ready())
 		return;			/* the old one is still leaving */
-	/* No point in spares nobody could be handed to. */
+	/* A spare for each client waiting, the pool on top; no more than
+	 * could ever be handed a client. */
+	want += M.nwaiting;
 	if (M.nclients >= M.cfg.max_clients)
 		want = 0;
 	else if (M.cfg.max_clients - M.nclients < want)

@@ -753,10 +753,10 @@ unsafe_bytes() { LC_ALL=C tr -d '\t\n\r\040-\176\200-\377' <"$1" | wc -c; }
 @test "limits: max_clients beyond the hard descriptor limit is exit 78, saying which limit and what to do" {
 	run prlimit --nofile=256:256 "$FORKCHATD" -t -o max_clients=500
 	[ "$status" -eq 78 ]
-	[ "$output" = "forkchatd: max_clients = 500 needs 568 open files, but the hard limit is 256: raise it (LimitNOFILE= in the unit, ulimit -Hn) or lower max_clients" ]
+	[ "$output" = "forkchatd: max_clients = 500 needs 824 open files, but the hard limit is 256: raise it (LimitNOFILE= in the unit, ulimit -Hn) or lower max_clients" ]
 	run prlimit --nofile=256:256 "$FORKCHATD" -l 127.0.0.1:0 -o max_clients=500
 	[ "$status" -eq 78 ]
-	[[ $output == *" error ["*"] max_clients = 500 needs 568 open files, but the hard limit is 256: raise it (LimitNOFILE= in the unit, ulimit -Hn) or lower max_clients" ]]
+	[[ $output == *" error ["*"] max_clients = 500 needs 824 open files, but the hard limit is 256: raise it (LimitNOFILE= in the unit, ulimit -Hn) or lower max_clients" ]]
 	[[ $output != *"ready: "* ]]
 }
 
@@ -764,11 +764,11 @@ unsafe_bytes() { LC_ALL=C tr -d '\t\n\r\040-\176\200-\377' <"$1" | wc -c; }
 	local conf=$BATS_TEST_TMPDIR/limits.conf
 	printf 'max_clients = 2000\nspare_workers = 4\n' >"$conf"
 	fc_start_limited --nofile=100:3000 -c "$conf"
-	# 2000 channels, 4 spares' hand-offs, 64 of the master's own
-	grep -Eq '^Max open files +2068 +3000 ' "/proc/$FC_PID/limits"
+	# 2000 channels, 4 spares', 256 waiting clients, 64 of its own
+	grep -Eq '^Max open files +2324 +3000 ' "/proc/$FC_PID/limits"
 	printf 'max_clients = 5000\nspare_workers = 4\n' >"$conf"
 	kill -HUP "$FC_PID"
-	wait_until 5 fc_log_has 'reload failed: max_clients = 5000 needs 5068 open files, but the hard limit is 3000: raise it \(LimitNOFILE= in the unit, ulimit -Hn\) or lower max_clients; the old configuration stays in force$'
+	wait_until 5 fc_log_has 'reload failed: max_clients = 5000 needs 5324 open files, but the hard limit is 3000: raise it \(LimitNOFILE= in the unit, ulimit -Hn\) or lower max_clients; the old configuration stays in force$'
 	fc_connect a
 	fc_stop TERM
 	[ "$FC_STATUS" -eq 0 ]

@@ -177,6 +177,33 @@ orderly_stop() {
 	[ "$(grep -cE ' (warning|error) \[' "$FC_LOG")" -eq 1 ]
 }
 
+@test "no spare idle: the client waits for the forker, is served when it forks, told if the server stops first" {
+	local forker
+	fc_start -o spare_workers=1 -o shutdown_grace=1
+	wait_until 5 fc_pool 1 0
+	forker=$(fc_forker_pid)
+	kill -STOP "$forker"
+	fc_connect a			# the spare; no replacement comes
+	fc_connect_raw b		# accepted, waits for a worker
+	wait_until 5 fc_log_has 'client #1 \(guest1\) connected'
+	kill -CONT "$forker"
+	fc_read b
+	[[ $FC_LINE == '*** welcome to forkchat, guest2!'* ]]
+	fc_next a '^\*\*\* guest2 joined$'
+	# Again, and the server stops before the forker can fork.
+	wait_until 5 fc_pool 1 2
+	kill -STOP "$forker"
+	fc_connect a2			# the spare
+	fc_connect_raw c
+	fc_next a '^\*\*\* guest3 joined$'
+	fc_stop TERM
+	[ "$FC_STATUS" -eq 0 ]
+	fc_next_is c "ERR server shutting down"
+	fc_eof c
+	fc_log_has '1 connection waiting for a worker closed$'
+	fc_log_lacks 'refused connection'
+}
+
 # Private_Dirty of a process, in kB: the pages it does not share.
 private_kb() { awk '/^Private_Dirty:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 
