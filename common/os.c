@@ -2,7 +2,8 @@
  * os.c - wrappers for the few Linux-specific calls, and the clock.
  *
  * Public: os_now_ms, os_subreaper, os_set_name, os_close_except,
- * os_signals_default, os_random, os_fork_sibling, os_unsetenv.  Each returns -1 with errno set on failure.
+ * os_signals_default, os_random, os_fork_sibling, os_unsetenv,
+ * os_sched_batch.  Each returns -1 with errno set on failure.
  */
 #include <errno.h>
 #include <sched.h>
@@ -150,4 +151,13 @@ os_unsetenv(const char *name)
 	for (size_t i = 0; i < ntext; i++)
 		memset(text[i], 0, strlen(text[i]));
 	return 0;
+}
+
+/* SCHED_BATCH: run as much, but never preempt another task on waking. */
+int
+os_sched_batch(void)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+
+	return sched_setscheduler(0, SCHED_BATCH, &sp);
 }

@@ -18,5 +18,6 @@ int	os_signals_default(void);	/* every caught signal back to SIG_DFL */
 int	os_random(void *, size_t);	/* getrandom(2), all of it */
 pid_t	os_fork_sibling(void);		/* clone(CLONE_PARENT): our parent's child */
 int	os_unsetenv(const char *);	/* unsetenv(3), the text blanked too */
+int	os_sched_batch(void);		/* SCHED_BATCH for us and our forks */
 
 #endif
