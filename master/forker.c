@@ -127,13 +127,6 @@ forker_main(int s)
 	int ch, r;
 
 	(void)os_set_name("forkchatd fork");
-	/*
-	 * Workers (which inherit it) do not preempt the master when it wakes
-	 * them: a broadcast to N workers is sent whole, not one send per
-	 * time slice, and each then runs in turn.  Not worth failing for.
-	 */
-	if (os_sched_batch() == -1)
-		log_debug("forker: SCHED_BATCH: %s", strerror(errno));
 	for (;;) {
 		if ((r = forker_recv_fd(s, &ch)) == 0)
 			_exit(0);

@@ -220,6 +220,13 @@ worker_take_client(struct worker *w, const char *p, size_t len)
 		log_debug("client #%u: setsockopt: %s", w->id, strerror(errno));
 	worker_say(w, "*** welcome to forkchat, %s! You are client #%u. "
 	    "Type /help for commands.", mc.nick, mc.id);
+	/*
+	 * From now on, being woken by the master does not preempt it: a
+	 * broadcast goes out to every worker before they run.  Not before:
+	 * a spare woken with its client greets it at once.
+	 */
+	if (os_sched_batch() == -1)
+		log_debug("client #%u: SCHED_BATCH: %s", w->id, strerror(errno));
 }
 
 /* MSG_SHUTDOWN: the server is stopping. */
