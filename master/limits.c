@@ -112,8 +112,14 @@ limits_nofile(const struct config *cfg, char *err, size_t errlen)
 static int
 limits_nproc(const struct config *cfg, char *err, size_t errlen)
 {
+	static const struct {
+		const char *path, *name;
+	} kernel[] = {
+		{ "/proc/sys/kernel/pid_max", "pid_max" },
+		{ "/proc/sys/kernel/threads-max", "threads-max" },
+	};
 	unsigned long long need = (unsigned long long)cfg->max_clients +
-	    PROC_OWN, now = tasks_now(), pid_max, threads_max;
+	    PROC_OWN, now = tasks_now(), max;
 	struct rlimit rl;
 
 	if (getuid() != 0 && getrlimit(RLIMIT_NPROC, &rl) == 0 &&
@@ -124,21 +130,15 @@ limits_nproc(const struct config *cfg, char *err, size_t errlen)
 		    cfg->max_clients, need, (uintmax_t)rl.rlim_cur);
 		return -1;
 	}
-	pid_max = sysctl_value("/proc/sys/kernel/pid_max");
-	threads_max = sysctl_value("/proc/sys/kernel/threads-max");
-	if (pid_max != 0 && now + need > pid_max) {
-		(void)snprintf(err, errlen, "max_clients = %u needs %llu "
-		    "processes; with the %llu running, that passes "
-		    "kernel.pid_max = %llu: raise it or lower max_clients",
-		    cfg->max_clients, need, now, pid_max);
-		return -1;
-	}
-	if (threads_max != 0 && now + need > threads_max) {
-		(void)snprintf(err, errlen, "max_clients = %u needs %llu "
-		    "processes; with the %llu running, that passes "
-		    "kernel.threads-max = %llu: raise it or lower max_clients",
-		    cfg->max_clients, need, now, threads_max);
-		return -1;
+	for (size_t i = 0; i < sizeof(kernel) / sizeof(kernel[0]); i++) {
+		max = sysctl_value(kernel[i].path);
+		if (max != 0 && now + need > max) {
+			(void)snprintf(err, errlen, "max_clients = %u needs "
+			    "%llu processes; with the %llu running, that passes "
+			    "kernel.%s = %llu: raise it or lower max_clients",
+			    cfg->max_clients, need, now, kernel[i].name, max);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -151,8 +151,8 @@ limits_nproc(const struct config *cfg, char *err, size_t errlen)
 int
 limits_check(const struct config *cfg, char *err, size_t errlen)
 {
-	if (limits_nofile(cfg, err, errlen) == -1 ||
-	    limits_nproc(cfg, err, errlen) == -1)
+	if (limits_nproc(cfg, err, errlen) == -1 ||
+	    limits_nofile(cfg, err, errlen) == -1)
 		return -1;
 	return 0;
 }

@@ -784,3 +784,13 @@ unsafe_bytes() { LC_ALL=C tr -d '\t\n\r\040-\176\200-\377' <"$1" | wc -c; }
 	[[ $output == *" error ["*"] max_clients = 100 needs 102 processes, but this user may have 50: raise it (LimitNPROC= in the unit, ulimit -u) or lower max_clients" ]]
 	[[ $output != *"ready: "* ]]
 }
+
+@test "limits: max_clients past kernel.pid_max is exit 78, naming it" {
+	local pid_max want
+	pid_max=$(cat /proc/sys/kernel/pid_max)
+	want=$((pid_max + 1))
+	((want <= 100000)) || skip "kernel.pid_max $pid_max is above any max_clients"
+	run "$FORKCHATD" -t -o max_clients="$want"
+	[ "$status" -eq 78 ]
+	[[ $output =~ ^forkchatd:\ max_clients\ =\ $want\ needs\ $((want + 2))\ processes\;\ with\ the\ [0-9]+\ running,\ that\ passes\ kernel\.pid_max\ =\ $pid_max:\ raise\ it\ or\ lower\ max_clients$ ]]
+}
