@@ -75,16 +75,6 @@ cpu_ticks() {
 # PID's resident memory, in kB.
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# The master's idle spares, one pid per line.
-spare_pids() {
-	local i
-	fc_scan "$FC_PID"
-	for i in "${!FC_KIDS[@]}"; do
-		[ "${FC_KID_COMM[i]}" = "forkchatd spare" ] && echo "${FC_KIDS[i]}"
-	done
-	return 0
-}
-
 # fc_start under "prlimit OPTION" (before any other FC_WRAP): the limit
 # is set, then the server exec'd, so the master keeps that pid.
 fc_start_limited() {
@@ -276,7 +266,7 @@ flood_in_order() {
 		capture "$name" "$dir/$name.out"
 	done
 	mapfile -t victims < <(shuf -i 6-10 -n 4)
-	spare=$(spare_pids | shuf -n 1)
+	spare=$(fc_spare_pids | shuf -n 1)
 	[ -n "$spare" ]
 	for s in a b; do
 		awk -v p="$s" -v n="$n" 'BEGIN {

@@ -370,6 +370,16 @@ fc_child_named() {
 	return 1
 }
 
+# The master's idle spares, one pid per line.
+fc_spare_pids() {
+	local i
+	fc_scan "$FC_PID"
+	for i in "${!FC_KIDS[@]}"; do
+		[ "${FC_KID_COMM[i]}" = "forkchatd spare" ] && echo "${FC_KIDS[i]}"
+	done
+	return 0
+}
+
 # The worker serving client #ID (its comm is "forkchatd #ID").
 fc_worker_pid() { fc_child_named "forkchatd #$1" "worker for client #$1"; }
 

@@ -10,16 +10,6 @@ load lib
 
 teardown() { fc_cleanup; }
 
-# The master's idle spares, one pid per line.
-spare_pids() {
-	local i
-	fc_scan "$FC_PID"
-	for i in "${!FC_KIDS[@]}"; do
-		[ "${FC_KID_COMM[i]}" = "forkchatd spare" ] && echo "${FC_KIDS[i]}"
-	done
-	return 0
-}
-
 # True when the master holds exactly N descriptors.
 fds_are() { [ "$(fc_open_fds "$FC_PID")" -eq "$1" ]; }
 
@@ -135,12 +125,12 @@ orderly_stop() {
 	fc_start -o spare_workers=3
 	wait_until 5 fc_pool 3 0
 	base=$(fc_open_fds "$FC_PID")
-	victim=$(spare_pids | head -n 1)
+	victim=$(fc_spare_pids | head -n 1)
 	kill -9 "$victim"
 	wait_until 5 fc_gone "$victim"
 	wait_until 5 fc_pool 3 0
 	wait_until 5 fds_are "$base"	# its channel closed, the new one open
-	[[ " $(spare_pids | tr '\n' ' ') " != *" $victim "* ]]
+	[[ " $(fc_spare_pids | tr '\n' ' ') " != *" $victim "* ]]
 	fc_log_has " warning \[$FC_PID\] spare worker $victim died: signal 9$"
 	# The pool still serves.
 	fc_connect a
@@ -213,7 +203,7 @@ private_kb() { awk '/^Private_Dirty:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 	fc_start -o spare_workers=3
 	fc_connect a
 	wait_until 5 fc_pool 3 1
-	for pid in $(spare_pids) "$(fc_worker_pid 1)"; do
+	for pid in $(fc_spare_pids) "$(fc_worker_pid 1)"; do
 		[ "$(ps -o ppid= -p "$pid" | tr -d ' ')" = "$FC_PID" ]
 		kb=$(private_kb "$pid")
 		echo "# worker $pid: Private_Dirty $kb kB" >&3
