@@ -250,16 +250,23 @@ spawn_started(int32_t answer)
 	c->pid = answer;
 	c->hnext = *pid_bucket(c->pid);
 	*pid_bucket(c->pid) = c;
-	child_set_state(c, CHILD_SPARE);
-	M.nspares++;
 	M.stats.forked++;
 	log_debug("forked spare worker %ld", (long)c->pid);
 	if (early_take(c->pid, &status)) {
+		/* Reaped already: its pid may be another's now; no kill. */
+		child_set_state(c, CHILD_SPARE);
+		M.nspares++;
 		child_unhash(c);
 		child_exited(c, status);
 	} else if (c->killed) {
-		child_sigkill(c);	/* shutdown passed its grace meanwhile */
-		M.stats.killed++;
+		/* Killed while starting: never a spare anyone could take. */
+		child_set_state(c, CHILD_LEAVING);
+		child_sigkill(c);
+		if (M.phase == PHASE_KILLING)
+			M.stats.killed++;
+	} else {
+		child_set_state(c, CHILD_SPARE);
+		M.nspares++;
 	}
 }
 
