@@ -3,9 +3,10 @@
  *
  * Public: os_now_ms, os_subreaper, os_set_name, os_close_except,
  * os_signals_default, os_random, os_fork_sibling, os_unsetenv,
- * os_sched_batch.  Each returns -1 with errno set on failure.
+ * os_sched_batch, os_read_head.  Each returns -1 with errno set on failure.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -160,4 +161,26 @@ os_sched_batch(void)
 	struct sched_param sp = { .sched_priority = 0 };
 
 	return sched_setscheduler(0, SCHED_BATCH, &sp);
+}
+
+/*
+ * The start of a small file (a /proc entry, a password file): one read
+ * of up to size - 1 bytes into buf, NUL-terminated.  The byte count, or
+ * -1 with errno set.
+ */
+ssize_t
+os_read_head(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	do {
+		n = read(fd, buf, size - 1);
+	} while (n == -1 && errno == EINTR);
+	(void)close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
 }

@@ -19,5 +19,6 @@ int	os_random(void *, size_t);	/* getrandom(2), all of it */
 pid_t	os_fork_sibling(void);		/* clone(CLONE_PARENT): our parent's child */
 int	os_unsetenv(const char *);	/* unsetenv(3), the text blanked too */
 int	os_sched_batch(void);		/* SCHED_BATCH for us and our forks */
+ssize_t	os_read_head(const char *, char *, size_t); /* one read, NUL-ended */
 
 #endif

@@ -10,7 +10,6 @@
  * Public: conf_build, conf_password, conf_reload.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,17 +77,9 @@ conf_read_password(const char *path, char *out, size_t size, char *err,
     size_t errlen)
 {
 	ssize_t n;
-	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((n = os_read_head(path, out, size)) == -1)
 		goto fail;
-	do {
-		n = read(fd, out, size - 1);
-	} while (n == -1 && errno == EINTR);
-	(void)close(fd);
-	if (n == -1)
-		goto fail;
-	out[n] = '\0';
 	if (out[strcspn(out, "\r\n")] == '\0' && (size_t)n == size - 1) {
 		(void)snprintf(err, errlen, "oper_password_file %s: the first "
 		    "line is longer than %zu bytes", path, size - 2);

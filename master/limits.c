@@ -19,7 +19,6 @@
  * Public: limits_check.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,26 +27,10 @@
 
 #include "master.h"
 #include "num.h"
+#include "os.h"
 
 #define FD_OWN		64	/* listeners, epoll, pipes, logs, the reserve */
 #define PROC_OWN	2	/* the master and the forker */
-
-/* Read a small /proc file into buf; -1 if it cannot be read. */
-static int
-read_small(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, size - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
 
 /* A kernel limit from /proc/sys, or 0 if it cannot be read. */
 static unsigned long long
@@ -56,7 +39,7 @@ sysctl_value(const char *path)
 	char buf[32];
 	unsigned long long v;
 
-	if (read_small(path, buf, sizeof(buf)) == -1 ||
+	if (os_read_head(path, buf, sizeof(buf)) <= 0 ||
 	    num_parse(buf, NULL, &v) == -1)
 		return 0;
 	return v;
@@ -70,7 +53,7 @@ tasks_now(void)
 	unsigned long long v;
 
 	/* "0.20 0.18 0.12 1/80 11206": running/total, then the last pid */
-	if (read_small("/proc/loadavg", buf, sizeof(buf)) == -1 ||
+	if (os_read_head("/proc/loadavg", buf, sizeof(buf)) <= 0 ||
 	    (slash = strchr(buf, '/')) == NULL ||
 	    num_parse(slash + 1, NULL, &v) == -1)
 		return 0;

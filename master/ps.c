@@ -12,7 +12,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,17 +39,10 @@ ps_read(pid_t pid, struct proc *p)
 	char path[64], buf[1024], *s;
 	unsigned long long v[PS_FIELDS];
 	const char *q;
-	ssize_t n;
-	int fd;
 
 	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (os_read_head(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	/*
 	 * "pid (comm) S ppid pgrp ... starttime": comm may hold ")", so
 	 * start after the last one.  Fields 4 to 22 are numbers (some may
