@@ -319,6 +319,7 @@ master_timeout(int64_t now)
 		d = nearer(d, M.spawn_retry);
 	d = nearer(d, M.accept_resume);
 	d = nearer(d, service_deadline());
+	d = nearer(d, relay_deadline());
 	if (d == 0)
 		return -1;
 	if (d <= now)

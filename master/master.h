@@ -71,8 +71,8 @@ struct child {
 	int64_t	 job_ms;
 	struct msgq out;
 	struct msgin in;
-	size_t	 fan_at;		/* relay.c: its part of this turn's */
-	uint64_t fan_turn;		/* broadcasts starts here, this turn */
+	size_t	 fan_at;		/* relay.c: where its part of fan */
+	uint64_t fan_gen;		/* starts, in fan-out fan_gen */
 };
 
 TAILQ_HEAD(childq, child);
@@ -194,6 +194,7 @@ void	 relay_notice_all(struct child *, const char *, ...)
 void	 relay_control(struct child *, enum msg_type);
 int	 relay_send(struct child *, enum msg_type, const struct iovec *, int);
 void	 relay_flush_dirty(void);
+int64_t	 relay_deadline(void);
 void	 relay_flush(struct child *);
 void	 relay_leave(struct child *, const char *);
 void	 relay_left(struct child *, const char *);
