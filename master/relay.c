@@ -638,7 +638,8 @@ relay_flush_dirty(void)
 	bool due;
 
 	do {
-		if ((due = os_now_ms() >= fan_next))
+		due = os_now_ms() >= fan_next;
+		if (due)
 			relay_fan_deliver();
 		while ((c = dirty) != NULL) {
 			dirty = c->dnext;

@@ -216,7 +216,7 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 }
 
 @test "300 clients, 200 lines one write each: every line to everyone, in order, the last one too" {
-	local n=300 lines=200 i
+	local n=300 nlines=200 i
 	fc_start -o flood_rate=0 -o spare_workers=4
 	for ((i = 1; i <= n; i++)); do
 		fc_connect "c$i"
@@ -225,13 +225,13 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	# One write(2) per line.  With 300 clients each fan-out holds the
 	# next one back for a moment: the last lines wait for a deadline,
 	# with nothing else coming to wake the master.
-	for ((i = 1; i <= lines; i++)); do
+	for ((i = 1; i <= nlines; i++)); do
 		printf 'line %d\r\n' "$i" >&"${FC_FD[c1]}"
 	done
-	for ((i = 1; i <= lines; i++)); do
+	for ((i = 1; i <= nlines; i++)); do
 		fc_next_is c2 "<guest1> line $i"
 	done
-	fc_expect "c$n" "^<guest1> line $lines\$"
+	fc_expect "c$n" "^<guest1> line $nlines\$"
 	fc_quiet c2 c3
 	fc_stop_clean
 }
