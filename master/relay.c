@@ -5,8 +5,9 @@
  * broadcasts not yet fanned out (fan), and reaches every client's worker
  * in the same order, so all clients see one history (M.seq counts it).
  * At the end of a loop turn (relay_flush_dirty) each worker gets its
- * part of fan in one write, straight from fan: a burst of lines costs one write per worker,
- * not one per line, and no copy per worker unless its channel is full.
+ * part of fan in one write, straight from fan: a burst of lines costs
+ * one write per worker, not one per line, and no copy per worker unless
+ * its channel is full.
  * Broadcasts that come faster than the workers can take them are held
  * a little, so that each worker wakes once for several of them: after a
  * fan-out to N clients the next one waits until N x 5 us have passed
@@ -21,9 +22,8 @@
  *
  * Public: relay_dispatch, relay_drain, relay_send, relay_to,
  * relay_notice, relay_notice_all, relay_control, relay_config,
- * relay_find, relay_clean, relay_flush, relay_flush_dirty, relay_deadline,
- * relay_join,
- * relay_leave, relay_left.
+ * relay_find, relay_clean, relay_flush, relay_flush_dirty,
+ * relay_deadline, relay_join, relay_leave, relay_left.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -187,6 +187,17 @@ fc_eof() {
 	return 1
 }
 
+# Discard everything NAME is sent until the server closes it, within
+# SECS (default 20): for a connection with megabytes unread, where
+# fc_eof's line-by-line read would be slow.
+fc_drain_eof() {
+	local name=$1 secs=${2:-20}
+	timeout "$secs" cat <&"${FC_FD[$name]}" >/dev/null || {
+		echo "fc_drain_eof $name: not closed within ${secs}s" >&2
+		return 1
+	}
+}
+
 fc_close() {
 	local name=$1 fd=${FC_FD[$1]}
 	exec {fd}>&-
