@@ -1,77 +1,93 @@
 /*
  * msg.h - typed, length-framed messages on a master/worker channel.
  *
- * A frame is a 12-byte header (payload length, type, client id) and the
- * payload.  Frames are queued with msg_put() and written with
- * msg_flush(); many frames share one write.  Frames built once for
- * many queues go with msg_send_raw(), copied only where a socket is full.  At most one descriptor
- * travels with a frame (SCM_RIGHTS) and the queue owns it until it is
- * sent.  msg_read() fills an input buffer, msg_get() takes one whole
- * frame out of it.  Every call returns -1 with errno set on failure.
+ * A frame is a 12-byte header (payload length, type, flags, client id)
+ * and the payload.  Frames are queued with msg_put() and written with
+ * msg_flush(); many frames share one write.  Frames built once for many
+ * queues go with msg_send_raw(), copied only where a socket is full.
+ * At most one descriptor travels with a frame (SCM_RIGHTS, and the
+ * MSG_F_FD flag in its header); the queue owns it until it is sent.
+ *
+ * msg_read() fills an input buffer; msg_get() takes one whole frame out
+ * of it as a struct msg, with its descriptor if it carries one.  Its
+ * payload is read front to back with typed getters (msg_u32, msg_str,
+ * msg_text, msg_rest) and closed with msg_end(), which fails unless every
+ * getter succeeded and nothing is left over: a malformed payload is
+ * never half-used.  Small payloads are built field by field with the
+ * msg_b_* calls, the getters' mirror.
+ *
+ * Every call returns -1 with errno set on failure.
  */
 #ifndef FORKCHAT_MSG_H
 #define FORKCHAT_MSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
 #include "buf.h"
 
+/* The channel protocol's version: the layout of every payload below. */
+#define MSG_VERSION	1
+
 enum msg_type {
 	/* master -> worker */
-	MSG_CLIENT = 1,		/* your client: fd + struct msg_client */
+	MSG_CLIENT = 1,		/* fd; u32 read timeout, str nick, str peer */
 	MSG_LINE,		/* bytes for the client, sent as they are */
-	MSG_SHUTDOWN,		/* say goodbye, flush, exit */
+	MSG_SHUTDOWN,		/* (empty): say goodbye, flush, exit */
 	/* worker -> master */
 	MSG_SAY,		/* text: a chat line for everyone else */
 	MSG_ME,			/* text: an action for everyone else */
-	MSG_PRIVMSG,		/* target NUL text: a private message */
-	MSG_NICK,		/* name: please rename my client */
+	MSG_PRIVMSG,		/* str target, text: a private message */
+	MSG_NICK,		/* str name: please rename my client */
 	MSG_WHO,		/* (empty): please list the clients */
 	MSG_ACTIVE,		/* (empty): my client sent a line */
-	MSG_BYE,		/* reason: my client is gone; I exit next */
-	MSG_EXPIRED,		/* reason: like MSG_BYE, by read timeout */
-	MSG_OPER,		/* password: make me an operator */
-	MSG_KICK,		/* target NUL reason */
-	MSG_TIMEOUT,		/* target NUL seconds */
+	MSG_BYE,		/* text reason: my client is gone; I exit next */
+	MSG_EXPIRED,		/* text reason: like MSG_BYE, by read timeout */
+	MSG_OPER,		/* text password: make me an operator */
+	MSG_KICK,		/* str target, text reason */
+	MSG_TIMEOUT,		/* str target, u32 seconds */
 	MSG_PS,			/* (empty): list the server's processes */
 	MSG_STATS,		/* (empty): show the counters */
-	MSG_JOB,		/* struct msg_job: a pipe job started */
-	MSG_JOB_END,		/* struct msg_job: a pipe job was reaped */
+	MSG_JOB,		/* u32 pid, str name: a pipe job started */
+	MSG_JOB_END,		/* u32 pid, u32 wait status, str name: reaped */
 	/* master -> worker, again */
-	MSG_OPER_RESULT,	/* one byte: 1 granted, 0 refused */
-	MSG_CLOSE,		/* a last line for the client, then close */
-	MSG_SET_TIMEOUT,	/* uint32_t seconds: the new read timeout */
-	MSG_CONFIG,		/* the configuration, as config text */
+	MSG_OPER_RESULT,	/* u32: 1 granted, 0 refused */
+	MSG_CLOSE,		/* text: a last line for the client, then close */
+	MSG_SET_TIMEOUT,	/* u32 seconds: the new read timeout */
+	MSG_CONFIG,		/* bytes: the configuration, as config text */
 	MSG_TYPE_MAX
 };
 
 struct msg_hdr {
 	uint32_t len;		/* payload bytes after the header */
 	uint16_t type;		/* enum msg_type */
-	uint16_t flags;		/* zero for now */
+	uint16_t flags;		/* MSG_F_* */
 	uint32_t id;		/* client id the frame is about, or 0 */
 };
 
+#define MSG_F_FD	0x0001	/* a descriptor travels with this frame */
+#define MSG_F_ALL	MSG_F_FD
+
 #define MSG_HDR_LEN	 12
 #define MSG_MAX_PAYLOAD	 ((size_t)128 * 1024)
-#define MSG_NICK_MAX	 16
-#define MSG_PEER_MAX	 64
+#define MSG_BUILD_MAX	 512	/* a payload built with msg_b_* */
 
-/* MSG_CLIENT payload: fixed size, checked exactly. */
-struct msg_client {
-	uint32_t id;
-	uint32_t read_timeout;		/* seconds, 0 = none */
-	char	 nick[MSG_NICK_MAX + 1];
-	char	 peer[MSG_PEER_MAX];
+/* One frame taken with msg_get(); the getters read its payload. */
+struct msg {
+	struct msg_hdr h;
+	const char *p;		/* payload not read yet */
+	size_t	 left;		/* bytes of it */
+	int	 fd;		/* came with the frame, or -1: the taker's */
+	bool	 bad;		/* a getter found the payload malformed */
 };
 
-/* MSG_JOB and MSG_JOB_END payload: fixed size, checked exactly. */
-struct msg_job {
-	int32_t	 pid;
-	int32_t	 status;		/* wait status, for MSG_JOB_END */
-	char	 name[MSG_NICK_MAX + 1];
+/* A small payload being built, field by field. */
+struct msg_build {
+	char	 data[MSG_BUILD_MAX];
+	size_t	 len;
+	bool	 over;		/* did not fit: msg_put_build() refuses */
 };
 
 #define MSGQ_MAXFD	 4
@@ -89,7 +105,11 @@ struct msgq {
 struct msgin {
 	struct buf in;
 	size_t	 taken;			/* frame handed out, consumed next call */
-	int	 fds[MSGQ_MAXFD];	/* received, not yet taken */
+	size_t	 pos;			/* stream offset of the buffer's head */
+	struct {
+		size_t	lo, hi;		/* the bytes it came with */
+		int	fd;
+	}	 fds[MSGQ_MAXFD];	/* received, not yet taken */
 	int	 nfds;
 };
 
@@ -111,10 +131,23 @@ msgq_pending(const struct msgq *q)
 	return q->out.len;
 }
 
+void	msg_b_init(struct msg_build *);
+void	msg_b_u32(struct msg_build *, uint32_t);
+void	msg_b_str(struct msg_build *, const char *, size_t);
+void	msg_b_text(struct msg_build *, const char *, size_t);
+int	msg_put_build(struct msgq *, enum msg_type, uint32_t,
+	    const struct msg_build *);
+
 void	msgin_init(struct msgin *);
 void	msgin_free(struct msgin *);
 long	msg_read(int, struct msgin *, size_t);
-int	msg_get(struct msgin *, struct msg_hdr *, const char **);
-int	msg_take_fd(struct msgin *);
+int	msg_get(struct msgin *, struct msg *);
+void	msg_close_fd(struct msg *);
+
+int	msg_u32(struct msg *, uint32_t *);
+int	msg_str(struct msg *, char *, size_t);
+int	msg_text(struct msg *, const char **, size_t *);
+int	msg_rest(struct msg *, const char **, size_t *);
+int	msg_end(struct msg *);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * proto.c - the chat protocol's shared rules: nick syntax, durations.
+ * proto.c - the chat protocol's shared rules: nick syntax, seconds,
+ * durations, cutting text at a character boundary.
  *
- * Public: nick_valid, nick_reserved, proto_duration.  Pure code.
+ * Public: nick_valid, nick_reserved, proto_seconds, proto_duration,
+ * proto_cut.  Pure code.
  */
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +33,28 @@ nick_reserved(const char *s)
 	    strspn(s + 5, "0123456789") == n - 5;
 }
 
+/*
+ * SECONDS as typed (s[0..n), digits only) into *out: 0 for none, at
+ * most PROTO_TIMEOUT_MAX.  -1 if it is not such a number.
+ */
+int
+proto_seconds(const char *s, size_t n, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (n == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint32_t)(s[i] - '0');
+		if (v > PROTO_TIMEOUT_MAX)
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 /* Seconds as "2h05m", "3m07s", "42s"; the length written. */
 size_t
 proto_duration(char *buf, size_t size, long long s)
@@ -46,4 +70,22 @@ proto_duration(char *buf, size_t size, long long s)
 	else
 		n = snprintf(buf, size, "%llds", s);
 	return n < 0 ? 0 : (size_t)n;
+}
+
+/*
+ * How much of s[0..n) to keep so that it fits max bytes without ending
+ * inside a UTF-8 character: n if it fits, else max less any
+ * continuation bytes (10xxxxxx) and the lead byte they follow.
+ */
+size_t
+proto_cut(const char *s, size_t n, size_t max)
+{
+	size_t k;
+
+	if (n <= max)
+		return n;
+	k = max;
+	while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+		k--;
+	return k;
 }

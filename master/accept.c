@@ -170,21 +170,22 @@ accept_reject(int fd, const char *peer, const char *why)
 static void
 accept_handoff(struct child *c, int fd, const char *peer)
 {
-	struct msg_client mc;
+	struct msg_build b;
 
-	memset(&mc, 0, sizeof(mc));
 	c->id = ++M.last_id;
 	(void)snprintf(c->nick, sizeof(c->nick), "guest%u", c->id);
 	(void)snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	c->since_ms = c->active_ms = os_now_ms();
 	c->read_timeout = M.cfg.idle_timeout;
-	mc.id = c->id;
-	mc.read_timeout = c->read_timeout;
-	memcpy(mc.nick, c->nick, sizeof(mc.nick));
-	memcpy(mc.peer, c->peer, sizeof(mc.peer));
-	if (msg_put_fd(&c->out, MSG_CLIENT, c->id, &mc, sizeof(mc), fd) == -1)
+	msg_b_init(&b);
+	msg_b_u32(&b, c->read_timeout);
+	msg_b_str(&b, c->nick, strlen(c->nick));
+	msg_b_str(&b, c->peer, strlen(c->peer));
+	/* A spare's queue is empty, and b fits: this cannot fail. */
+	if (b.over || msg_put_fd(&c->out, MSG_CLIENT, c->id, b.data, b.len,
+	    fd) == -1)
 		log_panic("queueing a client for worker %ld: %s", (long)c->pid,
-		    strerror(errno));	/* a spare's queue is empty */
+		    strerror(errno));
 	relay_flush(c);
 	M.stats.clients_total++;
 	if (M.nclients > M.stats.clients_peak)

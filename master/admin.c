@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -45,16 +44,21 @@ admin_may(const struct child *c)
 static void
 admin_verdict(struct child *c, bool ok)
 {
-	char b = ok ? 1 : 0;
-	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	uint32_t v = ok ? 1 : 0;
+	struct iovec iov = { .iov_base = &v, .iov_len = sizeof(v) };
 
 	(void)relay_send(c, MSG_OPER_RESULT, &iov, 1);
 }
 
 /* "/oper PASSWORD" */
-void
-admin_oper(struct child *c, const char *p, size_t len)
+int
+admin_oper(struct child *c, struct msg *m)
 {
+	const char *p;
+	size_t len;
+
+	if (msg_text(m, &p, &len) == -1 || len > PROTO_PASSWORD_MAX)
+		return -1;
 	if (M.cfg.admin == ADMIN_EVERYONE) {
 		relay_notice(c, "*** no password needed: everyone may /kick "
 		    "and /timeout here (admin = everyone)");
@@ -74,50 +78,50 @@ admin_oper(struct child *c, const char *p, size_t len)
 		    c->id, c->nick, c->peer);
 		admin_verdict(c, false);
 	}
+	return 0;
 }
 
-/* Split "target NUL arg" and find the target; NULL (client told) if not. */
+/*
+ * The target named by the str field that starts m, if c may act on
+ * it: NULL (the client told why) if not, with *bad set if m is not a
+ * target at all.
+ */
 static struct child *
-admin_target(struct child *c, const char *cmd, const char *p, size_t len,
-    const char **arg, size_t *alen)
+admin_target(struct child *c, const char *cmd, struct msg *m, bool *bad)
 {
-	const char *nul = memchr(p, '\0', len);
+	char target[PROTO_TARGET_MAX + 1];
 	struct child *t;
 
+	*bad = msg_str(m, target, sizeof(target)) == -1 || target[0] == '\0';
+	if (*bad)
+		return NULL;
 	if (!admin_may(c)) {
 		relay_notice(c, "ERR /%s is for operators: /oper PASSWORD first",
 		    cmd);
 		return NULL;
 	}
-	if (nul == NULL || nul == p || !relay_clean(nul + 1,
-	    len - (size_t)(nul + 1 - p))) {
-		relay_notice(c, "ERR usage: /%s NICK|#ID ...", cmd);
-		return NULL;
-	}
-	if ((t = relay_find(p)) == NULL) {
-		relay_notice(c, "ERR no such client: %s (see /who)", p);
-		return NULL;
-	}
-	*arg = nul + 1;
-	*alen = len - (size_t)(nul + 1 - p);
+	if ((t = relay_find(target)) == NULL)
+		relay_notice(c, "ERR no such client: %s (see /who)", target);
 	return t;
 }
 
 /* "/kick TARGET [reason]": target told, closed; everyone else told. */
-void
-admin_kick(struct child *c, const char *p, size_t len)
+int
+admin_kick(struct child *c, struct msg *m)
 {
 	char line[512];
 	const char *why;
 	struct child *t;
 	size_t wlen;
+	bool bad;
 	int n;
 
-	if ((t = admin_target(c, "kick", p, len, &why, &wlen)) == NULL)
-		return;
-	if (wlen > 200)
-		wlen = 200;
-	n = snprintf(line, sizeof(line), "*** you were kicked by %s%s%.*s\r\n",
+	t = admin_target(c, "kick", m, &bad);
+	if (bad || msg_text(m, &why, &wlen) == -1 || wlen > PROTO_REASON_MAX)
+		return -1;
+	if (t == NULL)
+		return 0;
+	n = snprintf(line, sizeof(line), "*** you were kicked by %s%s%.*s",
 	    c->nick, wlen ? ": " : "", (int)wlen, why);
 	(void)relay_send(t, MSG_CLOSE, &(struct iovec){ line,
 	    n < 0 ? 0 : (size_t)n }, 1);
@@ -131,48 +135,41 @@ admin_kick(struct child *c, const char *p, size_t len)
 	else
 		relay_notice_all(t, "*** %s was kicked by %s", t->nick,
 		    c->nick);
+	return 0;
 }
 
 /* "/timeout TARGET SECONDS": the target's worker enforces it. */
-void
-admin_timeout(struct child *c, const char *p, size_t len)
+int
+admin_timeout(struct child *c, struct msg *m)
 {
-	const char *num;
 	struct child *t;
-	size_t nlen;
-	unsigned long secs;
-	uint32_t s32;
-	char *end, buf[16];
+	uint32_t secs;
+	bool bad;
 
-	if ((t = admin_target(c, "timeout", p, len, &num, &nlen)) == NULL)
-		return;
-	if (nlen == 0 || nlen >= sizeof(buf))
-		goto bad;
-	memcpy(buf, num, nlen);
-	buf[nlen] = '\0';
-	errno = 0;
-	secs = strtoul(buf, &end, 10);
-	if (buf[0] < '0' || buf[0] > '9' || *end != '\0' || errno != 0 ||
+	t = admin_target(c, "timeout", m, &bad);
+	if (bad || msg_u32(m, &secs) == -1 || msg_end(m) == -1 ||
 	    secs > PROTO_TIMEOUT_MAX)
-		goto bad;
-	t->read_timeout = s32 = (uint32_t)secs;
+		return -1;
+	if (t == NULL)
+		return 0;
+	t->read_timeout = secs;
 	(void)relay_send(t, MSG_SET_TIMEOUT,
-	    &(struct iovec){ &s32, sizeof(s32) }, 1);
+	    &(struct iovec){ &secs, sizeof(secs) }, 1);
 	log_notice("client #%u (%s): read timeout set to %lu s by #%u (%s)",
-	    t->id, t->nick, secs, c->id, c->nick);
+	    t->id, t->nick, (unsigned long)secs, c->id, c->nick);
 	if (secs == 0)
 		relay_notice(t, "*** your read timeout was turned off by %s",
 		    c->nick);
 	else
 		relay_notice(t, "*** your read timeout was set to %lu s by %s: "
-		    "send a line at least that often", secs, c->nick);
-	if (t != c)
-		relay_notice(c, "*** read timeout of %s is now %s%s", t->nick,
-		    secs ? buf : "off", secs ? " s" : "");
-	return;
-bad:
-	relay_notice(c, "ERR SECONDS must be a whole number from 0 (no "
-	    "timeout) to %d", PROTO_TIMEOUT_MAX);
+		    "send a line at least that often", (unsigned long)secs,
+		    c->nick);
+	if (t != c && secs == 0)
+		relay_notice(c, "*** read timeout of %s is now off", t->nick);
+	else if (t != c)
+		relay_notice(c, "*** read timeout of %s is now %lu s", t->nick,
+		    (unsigned long)secs);
+	return 0;
 }
 
 /* "/stats": uptime and counters. */
@@ -199,31 +196,27 @@ admin_stats(struct child *to)
 }
 
 /* MSG_JOB / MSG_JOB_END: keep the job's pid for /ps and the reaper. */
-void
-admin_job(struct child *c, const struct msg_hdr *h, const char *p)
+int
+admin_job(struct child *c, struct msg *m)
 {
-	struct msg_job mj;
-	char how[32];
+	char how[32], name[PROTO_NICK_MAX + 1];
+	uint32_t pid, status = 0;
 
-	if (h->len != sizeof(mj))
-		return;
-	memcpy(&mj, p, sizeof(mj));
-	mj.name[sizeof(mj.name) - 1] = '\0';
-	if (h->type == MSG_JOB) {
-		c->job_pid = mj.pid;
+	if (msg_u32(m, &pid) == -1 || (m->h.type == MSG_JOB_END &&
+	    msg_u32(m, &status) == -1) || msg_str(m, name, sizeof(name)) == -1 ||
+	    msg_end(m) == -1 || pid == 0 || pid > INT32_MAX)
+		return -1;
+	if (m->h.type == MSG_JOB) {
+		c->job_pid = (pid_t)pid;
 		c->job_ms = os_now_ms();
-		(void)snprintf(c->job_name, sizeof(c->job_name), "%s", mj.name);
+		(void)snprintf(c->job_name, sizeof(c->job_name), "%s", name);
 		M.stats.pipe_jobs++;
 		log_info("client #%u (%s) started pipe job %ld: %s", c->id,
-		    c->nick, (long)mj.pid, mj.name);
-		return;
+		    c->nick, (long)pid, name);
+		return 0;
 	}
-	if (WIFSIGNALED(mj.status))
-		(void)snprintf(how, sizeof(how), "signal %d", WTERMSIG(mj.status));
-	else
-		(void)snprintf(how, sizeof(how), "status %d",
-		    WEXITSTATUS(mj.status));
-	log_info("pipe job %ld (%s) of client #%u reaped: %s", (long)mj.pid,
-	    mj.name, c->id, how);
+	log_info("pipe job %ld (%s) of client #%u reaped: %s", (long)pid,
+	    name, c->id, exit_text((int)status, how, sizeof(how)));
 	c->job_pid = 0;
+	return 0;
 }

@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "msg.h"
+#include "proto.h"
 #include "sock.h"
 
 /* What an event's pointer leads to; the first member of its owner. */
@@ -60,8 +61,8 @@ struct child {
 	bool	 oper;			/* may /kick and /timeout */
 	const char *why;		/* why we killed it, told at reaping */
 	uint32_t id;			/* client id, 0 for a spare */
-	char	 nick[MSG_NICK_MAX + 1];
-	char	 peer[MSG_PEER_MAX];
+	char	 nick[PROTO_NICK_MAX + 1];
+	char	 peer[PROTO_PEER_MAX];
 	int64_t	 born_ms;		/* forked */
 	int64_t	 since_ms;		/* client joined */
 	int64_t	 active_ms;		/* client last sent a line */
@@ -202,15 +203,14 @@ void	 relay_join(struct child *);
 void	 relay_notice(struct child *, const char *, ...)
 	     __attribute__((format(printf, 2, 3)));
 struct child *relay_find(const char *);
-bool	 relay_clean(const char *, size_t);
 void	 relay_config(const struct buf *);
 
 /* admin.c */
-void	 admin_oper(struct child *, const char *, size_t);
-void	 admin_kick(struct child *, const char *, size_t);
-void	 admin_timeout(struct child *, const char *, size_t);
+int	 admin_oper(struct child *, struct msg *);
+int	 admin_kick(struct child *, struct msg *);
+int	 admin_timeout(struct child *, struct msg *);
 void	 admin_stats(struct child *);
-void	 admin_job(struct child *, const struct msg_hdr *, const char *);
+int	 admin_job(struct child *, struct msg *);
 
 /* ps.c */
 void	 ps_list(struct child *);

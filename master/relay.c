@@ -22,7 +22,7 @@
  *
  * Public: relay_dispatch, relay_drain, relay_send, relay_to,
  * relay_notice, relay_notice_all, relay_control, relay_config,
- * relay_find, relay_clean, relay_flush, relay_flush_dirty,
+ * relay_find, relay_flush, relay_flush_dirty,
  * relay_deadline, relay_join, relay_leave, relay_left.
  */
 #include <errno.h>
@@ -288,7 +288,7 @@ static void
 relay_chat(struct child *c, enum msg_type type, const char *text,
     size_t len)
 {
-	char prefix[MSG_NICK_MAX + 8];
+	char prefix[PROTO_NICK_MAX + 8];
 	struct iovec iov[3];
 	int n;
 
@@ -329,50 +329,47 @@ relay_find(const char *target)
 	return NULL;
 }
 
-/* "/msg target text": payload is target NUL text. */
-static void
-relay_privmsg(struct child *c, const char *p, size_t len)
+/* "/msg target text": a str target and text. */
+static int
+relay_privmsg(struct child *c, struct msg *m)
 {
-	const char *nul = memchr(p, '\0', len);
-	char line[NOTICE_MAX];
+	char target[PROTO_TARGET_MAX + 1], line[NOTICE_MAX];
 	struct child *to;
 	struct iovec iov[3];
+	const char *text;
+	size_t len;
 	int n;
 
-	if (nul == NULL || nul == p || nul - p > MSG_PEER_MAX) {
-		relay_notice(c, "ERR usage: /msg NICK|#ID text");
-		return;
-	}
-	if ((to = relay_find(p)) == NULL) {
-		relay_notice(c, "ERR no such client: %s (see /who)", p);
-		return;
+	if (msg_str(m, target, sizeof(target)) == -1 ||
+	    msg_text(m, &text, &len) == -1 || target[0] == '\0' || len == 0)
+		return -1;
+	M.stats.bytes_in += len;
+	if ((to = relay_find(target)) == NULL) {
+		relay_notice(c, "ERR no such client: %s (see /who)", target);
+		return 0;
 	}
 	n = snprintf(line, sizeof(line), "*%s* ", c->nick);
 	iov[0].iov_base = line;
 	iov[0].iov_len = n < 0 ? 0 : (size_t)n;
-	iov[1].iov_base = (void *)(uintptr_t)(nul + 1);
-	iov[1].iov_len = len - (size_t)(nul + 1 - p);
+	iov[1].iov_base = (void *)(uintptr_t)text;
+	iov[1].iov_len = len;
 	iov[2].iov_base = (void *)(uintptr_t)"\r\n";
 	iov[2].iov_len = 2;
 	(void)relay_send(to, MSG_LINE, iov, 3);
+	return 0;
 }
 
 /* "/nick NAME": unique, case-insensitively; everyone is told. */
-static void
-relay_nick(struct child *c, const char *p, size_t len)
+static int
+relay_nick(struct child *c, struct msg *m)
 {
-	char name[MSG_NICK_MAX + 1], old[MSG_NICK_MAX + 1];
+	char name[PROTO_NICK_MAX + 1], old[PROTO_NICK_MAX + 1];
 	struct child *other;
 
-	if (len == 0 || len > MSG_NICK_MAX) {
-		relay_notice(c, "ERR usage: /nick NAME (1-16 of A-Z a-z 0-9 _ -)");
-		return;
-	}
-	memcpy(name, p, len);
-	name[len] = '\0';
-	if (!nick_valid(name)) {
-		relay_notice(c, "ERR usage: /nick NAME (1-16 of A-Z a-z 0-9 _ -)");
-	} else if (strcmp(name, c->nick) == 0) {
+	if (msg_str(m, name, sizeof(name)) == -1 || msg_end(m) == -1 ||
+	    !nick_valid(name))
+		return -1;		/* the worker checks the syntax */
+	if (strcmp(name, c->nick) == 0) {
 		relay_notice(c, "*** you are already known as %s", name);
 	} else if (nick_reserved(name)) {
 		relay_notice(c, "ERR nick %s is reserved: guestN names are "
@@ -386,6 +383,7 @@ relay_nick(struct child *c, const char *p, size_t len)
 		log_info("client #%u (%s) is now known as %s", c->id, old, name);
 		relay_notice_all(NULL, "*** %s is now known as %s", old, name);
 	}
+	return 0;
 }
 
 /* "/who": one line per client, then an end line. */
@@ -422,105 +420,88 @@ relay_violation(struct child *c, const struct msg_hdr *h)
 	spawn_kill(c, "worker protocol error");
 }
 
-/* True if text holds no byte that would break a line on the wire. */
-bool
-relay_clean(const char *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0')
-			return false;
-	return true;
-}
-
 /* "/quit [message]" or how the client went: the worker's last word. */
-static void
-relay_bye(struct child *c, const char *p, size_t len)
+static int
+relay_bye(struct child *c, struct msg *m)
 {
-	char why[201];
+	char why[PROTO_REASON_MAX + 1];
+	const char *p;
+	size_t len;
 
-	if (len == 0 || !relay_clean(p, len)) {
-		relay_leave(c, "quit");
-		return;
-	}
-	if (len > sizeof(why) - 1)
-		len = sizeof(why) - 1;
+	if (msg_text(m, &p, &len) == -1 || len > PROTO_REASON_MAX)
+		return -1;
+	if (m->h.type == MSG_EXPIRED)
+		M.stats.timeouts++;
 	memcpy(why, p, len);
 	why[len] = '\0';
-	relay_leave(c, why);
+	relay_leave(c, len == 0 ? "quit" : why);
+	return 0;
+}
+
+/* A chat line or an action from a client. */
+static int
+relay_say(struct child *c, struct msg *m)
+{
+	const char *p;
+	size_t len;
+
+	if (msg_text(m, &p, &len) == -1)
+		return -1;
+	M.stats.bytes_in += len;
+	relay_chat(c, (enum msg_type)m->h.type, p, len);
+	return 0;
 }
 
 /* A message that only a client's worker may send. */
-static void
-relay_client_frame(struct child *c, const struct msg_hdr *h, const char *p)
+static int
+relay_client_frame(struct child *c, struct msg *m)
 {
-	switch (h->type) {
+	switch (m->h.type) {
 	case MSG_SAY:
 	case MSG_ME:
-		if (!relay_clean(p, h->len)) {
-			relay_violation(c, h);
-			break;
-		}
-		M.stats.bytes_in += h->len;
-		relay_chat(c, (enum msg_type)h->type, p, h->len);
-		break;
+		return relay_say(c, m);
 	case MSG_PRIVMSG:
-		M.stats.bytes_in += h->len - strnlen(p, h->len);
-		relay_privmsg(c, p, h->len);
-		break;
+		return relay_privmsg(c, m);
 	case MSG_NICK:
-		relay_nick(c, p, h->len);
-		break;
+		return relay_nick(c, m);
 	case MSG_WHO:
 		relay_who(c);
-		break;
+		return 0;
 	case MSG_ACTIVE:
-		break;
+		return 0;
 	case MSG_BYE:
-		relay_bye(c, p, h->len);
-		break;
 	case MSG_EXPIRED:
-		M.stats.timeouts++;
-		relay_bye(c, p, h->len);
-		break;
+		return relay_bye(c, m);
 	case MSG_OPER:
-		admin_oper(c, p, h->len);
-		break;
+		return admin_oper(c, m);
 	case MSG_KICK:
-		admin_kick(c, p, h->len);
-		break;
+		return admin_kick(c, m);
 	case MSG_TIMEOUT:
-		admin_timeout(c, p, h->len);
-		break;
+		return admin_timeout(c, m);
 	case MSG_PS:
 		ps_list(c);
-		break;
+		return 0;
 	case MSG_STATS:
 		admin_stats(c);
-		break;
+		return 0;
 	default:
-		relay_violation(c, h);
-		break;
+		return -1;
 	}
 }
 
-/* Act on one frame from a worker, read at now. */
-static void
-relay_frame(struct child *c, const struct msg_hdr *h, const char *p,
-    int64_t now)
+/* Act on one frame from a worker, read at now; -1 if it broke a rule. */
+static int
+relay_frame(struct child *c, struct msg *m, int64_t now)
 {
-	if (c->state == CHILD_SPARE || h->id != c->id) {
-		relay_violation(c, h);
-		return;
-	}
+	if (c->state == CHILD_SPARE || m->h.id != c->id || m->fd != -1)
+		return -1;
 	/* A job outlives its client's leaving; its records may not. */
-	if (h->type == MSG_JOB || h->type == MSG_JOB_END) {
-		admin_job(c, h, p);
-		return;
-	}
+	if (m->h.type == MSG_JOB || m->h.type == MSG_JOB_END)
+		return admin_job(c, m);
 	if (c->state == CHILD_LEAVING)
-		return;			/* a client already gone */
+		return 0;		/* a client already gone */
 	c->active_ms = now;
-	relay_client_frame(c, h, p);
+	return relay_client_frame(c, m);
 }
 
 /* Act on every whole frame buffered from a worker (one clock read). */
@@ -528,17 +509,20 @@ static void
 relay_frames(struct child *c)
 {
 	int64_t now = os_now_ms();
-	struct msg_hdr h;
-	const char *p;
+	struct msg m;
 	int r;
 
-	while (!c->killed && (r = msg_get(&c->in, &h, &p)) != 0) {
+	while (!c->killed && (r = msg_get(&c->in, &m)) != 0) {
 		if (r == -1) {
-			memset(&h, 0, sizeof(h));
-			relay_violation(c, &h);
+			memset(&m, 0, sizeof(m));
+			relay_violation(c, &m.h);
 			return;
 		}
-		relay_frame(c, &h, p, now);
+		if (relay_frame(c, &m, now) == -1) {
+			msg_close_fd(&m);
+			relay_violation(c, &m.h);
+			return;
+		}
 	}
 }
 

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -65,6 +64,9 @@ static const struct command commands[] = {
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
+static void command_send2(struct worker *, enum msg_type, const char *,
+    size_t, const char *, size_t);
+
 /* The command called name (any case), or NULL. */
 static const struct command *
 command_find(const char *name, size_t len)
@@ -110,7 +112,7 @@ cmd_help(struct worker *w, const struct command *self, const char *args,
 		}
 		if ((c = command_find(args, len)) == NULL)
 			worker_say(w, "ERR no command /%.*s; type /help for the "
-			    "list", (int)(len > 32 ? 32 : len), args);
+			    "list", (int)proto_cut(args, len, 32), args);
 		else
 			worker_say(w, "usage: /%s%s%s - %s", c->name,
 			    *c->args ? " " : "", c->args, c->help);
@@ -140,7 +142,7 @@ cmd_nick(struct worker *w, const struct command *self, const char *args,
 	if (!nick_valid(name))
 		command_usage(w, self);
 	else
-		command_send(w, MSG_NICK, name, len);
+		command_send2(w, MSG_NICK, name, len, NULL, 0);
 }
 
 /* "/who": the master knows everyone. */
@@ -152,34 +154,6 @@ cmd_who(struct worker *w, const struct command *self, const char *args,
 	(void)args;
 	(void)len;
 	worker_send(w, MSG_WHO, NULL, 0);
-}
-
-/* "/msg TARGET text": target NUL text to the master. */
-static void
-cmd_msg(struct worker *w, const struct command *self, const char *args,
-    size_t len)
-{
-	const char *sp = memchr(args, ' ', len);
-	const char *text;
-	struct iovec iov[3];
-
-	if (sp == NULL || sp - args > MSG_PEER_MAX) {
-		command_usage(w, self);
-		return;
-	}
-	for (text = sp; text < args + len && *text == ' '; text++)
-		;
-	if (text == args + len) {
-		command_usage(w, self);
-		return;
-	}
-	iov[0].iov_base = (void *)(uintptr_t)args;
-	iov[0].iov_len = (size_t)(sp - args);
-	iov[1].iov_base = (void *)(uintptr_t)"";
-	iov[1].iov_len = 1;			/* the NUL */
-	iov[2].iov_base = (void *)(uintptr_t)text;
-	iov[2].iov_len = len - (size_t)(text - args);
-	worker_send(w, MSG_PRIVMSG, iov, 3);
 }
 
 /* Split "WORD rest" at the first blank; -1 if there is no word. */
@@ -201,7 +175,7 @@ split_word(const char *args, size_t len, size_t *wlen, const char **rest,
 	return 0;
 }
 
-/* Send "word NUL rest" to the master. */
+/* Send a str field (word) and a text field (rest) to the master. */
 static void
 command_send2(struct worker *w, enum msg_type type, const char *word,
     size_t wlen, const char *rest, size_t rlen)
@@ -211,10 +185,25 @@ command_send2(struct worker *w, enum msg_type type, const char *word,
 	iov[0].iov_base = (void *)(uintptr_t)word;
 	iov[0].iov_len = wlen;
 	iov[1].iov_base = (void *)(uintptr_t)"";
-	iov[1].iov_len = 1;
+	iov[1].iov_len = 1;			/* the str's NUL */
 	iov[2].iov_base = (void *)(uintptr_t)rest;
 	iov[2].iov_len = rlen;
 	worker_send(w, type, iov, 3);
+}
+
+/* "/msg TARGET text": target and text to the master. */
+static void
+cmd_msg(struct worker *w, const struct command *self, const char *args,
+    size_t len)
+{
+	const char *rest;
+	size_t wlen, rlen;
+
+	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
+	    wlen > PROTO_TARGET_MAX || rlen == 0)
+		command_usage(w, self);
+	else
+		command_send2(w, MSG_PRIVMSG, args, wlen, rest, rlen);
 }
 
 /* "/kick TARGET [reason]": the master checks rights and target. */
@@ -226,43 +215,39 @@ cmd_kick(struct worker *w, const struct command *self, const char *args,
 	size_t wlen, rlen;
 
 	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
-	    wlen > MSG_PEER_MAX)
+	    wlen > PROTO_TARGET_MAX)
 		command_usage(w, self);
 	else
-		command_send2(w, MSG_KICK, args, wlen, rest, rlen);
+		command_send2(w, MSG_KICK, args, wlen, rest,
+		    proto_cut(rest, rlen, PROTO_REASON_MAX));
 }
 
-/* "/timeout TARGET SECONDS" */
+/* "/timeout TARGET SECONDS": the target and a number to the master. */
 static void
 cmd_timeout(struct worker *w, const struct command *self, const char *args,
     size_t len)
 {
-	char num[16];
+	struct iovec iov[3];
 	const char *rest;
 	size_t wlen, rlen;
-	char *end;
-	unsigned long secs;
+	uint32_t secs;
 
 	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
-	    wlen > MSG_PEER_MAX || rlen == 0) {
+	    wlen > PROTO_TARGET_MAX || rlen == 0) {
 		command_usage(w, self);
 		return;
 	}
-	secs = PROTO_TIMEOUT_MAX + 1UL;	/* too long to be a number */
-	if (rlen < sizeof(num)) {
-		memcpy(num, rest, rlen);
-		num[rlen] = '\0';
-		errno = 0;
-		secs = strtoul(num, &end, 10);
-		if (num[0] < '0' || num[0] > '9' || *end != '\0' || errno != 0)
-			secs = PROTO_TIMEOUT_MAX + 1UL;
-	}
-	if (secs > PROTO_TIMEOUT_MAX) {
-		worker_say(w, "ERR SECONDS must be a whole number from 0 (no "
-		    "timeout) to %d", PROTO_TIMEOUT_MAX);
+	if (proto_seconds(rest, rlen, &secs) == -1) {
+		worker_say(w, "%s", PROTO_SECONDS_ERR);
 		return;
 	}
-	command_send2(w, MSG_TIMEOUT, args, wlen, num, rlen);
+	iov[0].iov_base = (void *)(uintptr_t)args;
+	iov[0].iov_len = wlen;
+	iov[1].iov_base = (void *)(uintptr_t)"";
+	iov[1].iov_len = 1;			/* the str's NUL */
+	iov[2].iov_base = &secs;
+	iov[2].iov_len = sizeof(secs);
+	worker_send(w, MSG_TIMEOUT, iov, 3);
 }
 
 /* The configured pipe names, for an error message. */
@@ -336,7 +321,7 @@ static void
 cmd_oper(struct worker *w, const struct command *self, const char *args,
     size_t len)
 {
-	if (len == 0 || len > 256) {
+	if (len == 0 || len > PROTO_PASSWORD_MAX) {
 		command_usage(w, self);
 		return;
 	}
@@ -360,11 +345,10 @@ static void
 cmd_quit(struct worker *w, const struct command *self, const char *args,
     size_t len)
 {
-	char why[201];		/* the master keeps 200 bytes of it */
+	char why[PROTO_REASON_MAX + 1];
 
 	(void)self;
-	if (len >= sizeof(why))
-		len = sizeof(why) - 1;
+	len = proto_cut(args, len, PROTO_REASON_MAX);
 	memcpy(why, args, len);
 	why[len] = '\0';
 	worker_quit(w, len > 0 ? why : "quit");
@@ -395,7 +379,7 @@ command_run(struct worker *w, const char *line, size_t len)
 		end--;
 	if ((c = command_find(name, nlen)) == NULL) {
 		worker_say(w, "ERR unknown command /%.*s; type /help for the "
-		    "list", (int)(nlen > 32 ? 32 : nlen), name);
+		    "list", (int)proto_cut(name, nlen, 32), name);
 		return;
 	}
 	c->run(w, c, args, (size_t)(end - args));

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "msg.h"
 #include "os.h"
+#include "proto.h"
 #include "sock.h"
 #include "worker.h"
 
@@ -168,14 +169,19 @@ void
 worker_job(struct worker *w, enum msg_type type, pid_t pid, const char *name,
     int status)
 {
-	struct msg_job mj;
-	struct iovec iov = { .iov_base = &mj, .iov_len = sizeof(mj) };
+	struct msg_build b;
 
-	memset(&mj, 0, sizeof(mj));
-	mj.pid = (int32_t)pid;
-	mj.status = status;
-	(void)snprintf(mj.name, sizeof(mj.name), "%s", name);
-	worker_send(w, type, &iov, 1);
+	msg_b_init(&b);
+	msg_b_u32(&b, (uint32_t)pid);
+	if (type == MSG_JOB_END)
+		msg_b_u32(&b, (uint32_t)status);
+	msg_b_str(&b, name, strlen(name));
+	if (msg_put_build(&w->chout, type, w->id, &b) == -1) {
+		log_error("worker for client #%u: cannot queue for the master: "
+		    "%s", w->id, strerror(errno));
+		worker_exit(EX_SOFTWARE);
+	}
+	w->last_note = os_now_ms();
 }
 
 /* /oper went to the master: read nothing more until it answers. */
@@ -194,21 +200,20 @@ worker_quit(struct worker *w, const char *why)
 }
 
 /* MSG_CLIENT: a spare becomes this client's worker. */
-static void
-worker_take_client(struct worker *w, const char *p, size_t len)
+static int
+worker_take_client(struct worker *w, struct msg *m)
 {
-	struct msg_client mc;
-	char name[16];
+	char name[16], nick[PROTO_NICK_MAX + 1], peer[PROTO_PEER_MAX];
+	uint32_t tmo;
 
-	if (w->state != W_SPARE || len != sizeof(mc) ||
-	    (w->cl = msg_take_fd(&w->chin)) == -1) {
-		log_error("worker: bad MSG_CLIENT from the master");
-		worker_exit(EX_SOFTWARE);
-	}
-	memcpy(&mc, p, sizeof(mc));
-	mc.nick[sizeof(mc.nick) - 1] = '\0';
-	w->id = mc.id;
-	w->read_timeout = mc.read_timeout;
+	if (m->fd == -1 || msg_u32(m, &tmo) == -1 ||
+	    msg_str(m, nick, sizeof(nick)) == -1 ||
+	    msg_str(m, peer, sizeof(peer)) == -1 || msg_end(m) == -1)
+		return -1;
+	w->cl = m->fd;
+	m->fd = -1;
+	w->id = m->h.id;
+	w->read_timeout = tmo;
 	w->state = W_ACTIVE;
 	w->last_line = w->tokens_at = os_now_ms();
 	w->tokens = (int64_t)w->cfg->flood_burst * 1000;
@@ -219,7 +224,7 @@ worker_take_client(struct worker *w, const char *p, size_t len)
 	if (sock_tune_client(w->cl) == -1)
 		log_debug("client #%u: setsockopt: %s", w->id, strerror(errno));
 	worker_say(w, "*** welcome to forkchat, %s! You are client #%u. "
-	    "Type /help for commands.", mc.nick, mc.id);
+	    "Type /help for commands.", nick, w->id);
 	/*
 	 * From now on, being woken by the master does not preempt it: a
 	 * broadcast goes out to every worker before they run.  Not before:
@@ -227,65 +232,76 @@ worker_take_client(struct worker *w, const char *p, size_t len)
 	 */
 	if (os_sched_batch() == -1)
 		log_debug("client #%u: SCHED_BATCH: %s", w->id, strerror(errno));
+	return 0;
 }
 
 /* MSG_SHUTDOWN: the server is stopping. */
-static void
-worker_shutdown(struct worker *w)
+static int
+worker_shutdown(struct worker *w, struct msg *m)
 {
+	(void)m;
 	if (w->state == W_SPARE)
 		worker_exit(0);
 	worker_say(w, "*** server shutting down");
 	worker_close(w, "", true);	/* no BYE: the master is not asking */
+	return 0;
 }
 
 /* MSG_OPER_RESULT: granted, or one more wrong password. */
-static void
-worker_oper_result(struct worker *w, const char *p, size_t len)
+static int
+worker_oper_result(struct worker *w, struct msg *m)
 {
 	int64_t delay;
+	uint32_t ok;
 
+	if (msg_u32(m, &ok) == -1 || msg_end(m) == -1 || ok > 1)
+		return -1;
 	w->oper_pending = false;
-	if (len == 1 && p[0] == 1) {
+	if (ok) {
 		w->oper_failures = 0;
-		return;
+		return 0;
 	}
 	worker_say(w, "ERR wrong password");
 	if (++w->oper_failures < OPER_FREE_TRIES)
-		return;
+		return 0;
 	/* Guessing gets slower: nothing more is read for a while. */
 	delay = (int64_t)(w->oper_failures - OPER_FREE_TRIES + 1) * OPER_DELAY_MS;
 	if (delay > OPER_DELAY_MAX)
 		delay = OPER_DELAY_MAX;
 	w->hold_until = os_now_ms() + delay;
+	return 0;
 }
 
 /* MSG_SET_TIMEOUT: a new read timeout, counted from now. */
-static void
-worker_set_timeout(struct worker *w, const char *p, size_t len)
+static int
+worker_set_timeout(struct worker *w, struct msg *m)
 {
 	uint32_t secs;
 
-	if (len != sizeof(secs))
-		return;
-	memcpy(&secs, p, sizeof(secs));
+	if (msg_u32(m, &secs) == -1 || msg_end(m) == -1 ||
+	    secs > PROTO_TIMEOUT_MAX)
+		return -1;
 	w->read_timeout = secs;
 	w->last_line = os_now_ms();
+	return 0;
 }
 
 /* MSG_CONFIG: the master reloaded; take the new settings. */
-static void
-worker_reconfigure(struct worker *w, const char *p, size_t len)
+static int
+worker_reconfigure(struct worker *w, struct msg *m)
 {
 	struct config next;
 	char err[CONFIG_ERR_MAX];
+	const char *p;
+	size_t len;
 
+	(void)msg_rest(m, &p, &len);
 	config_defaults(&next);
 	if (config_parse(&next, p, len, "MSG_CONFIG", err, sizeof(err)) == -1) {
 		log_error("worker for client #%u: bad MSG_CONFIG: %s", w->id,
 		    err);
 		config_free(&next);
-		return;
+		return -1;
 	}
 	config_free(&w->own);		/* zeroed before the first reload */
 	w->own = next;
@@ -300,49 +316,82 @@ worker_reconfigure(struct worker *w, const char *p, size_t len)
 	if (w->tokens < 0)
 		w->tokens = 0;
 	w->tokens_at = os_now_ms();
+	return 0;
 }
 
 /* MSG_CLOSE: kicked; say the last line, close, no BYE needed. */
-static void
-worker_kicked(struct worker *w, const char *p, size_t len)
+static int
+worker_kicked(struct worker *w, struct msg *m)
 {
+	const char *p;
+	size_t len;
+
+	if (msg_text(m, &p, &len) == -1)
+		return -1;
+	if (w->state != W_ACTIVE)
+		return 0;
 	worker_tell(w, p, len);
+	worker_tell(w, "\r\n", 2);
 	worker_close(w, "", true);
+	return 0;
 }
 
-/* Act on one frame from the master. */
-static void
-worker_frame(struct worker *w, const struct msg_hdr *h, const char *p)
+/* MSG_LINE: bytes for the client, as they are. */
+static int
+worker_relayed(struct worker *w, struct msg *m)
 {
-	switch (h->type) {
-	case MSG_OPER_RESULT:
-		worker_oper_result(w, p, h->len);
-		break;
-	case MSG_SET_TIMEOUT:
-		worker_set_timeout(w, p, h->len);
-		break;
-	case MSG_CONFIG:
-		worker_reconfigure(w, p, h->len);
-		break;
-	case MSG_CLOSE:
-		if (w->state == W_ACTIVE)
-			worker_kicked(w, p, h->len);
-		break;
-	case MSG_CLIENT:
-		worker_take_client(w, p, h->len);
-		break;
-	case MSG_LINE:
-		if (w->state != W_SPARE)
-			worker_tell(w, p, h->len);
-		break;
-	case MSG_SHUTDOWN:
-		worker_shutdown(w);
-		break;
-	default:
-		log_error("worker for client #%u: unexpected message type %u "
-		    "from the master", w->id, h->type);
+	const char *p;
+	size_t len;
+
+	(void)msg_rest(m, &p, &len);
+	worker_tell(w, p, len);
+	return 0;
+}
+
+#define IN(s)		(1U << (s))
+#define LIVE		(IN(W_ACTIVE) | IN(W_CLOSING))
+#define ANY		(IN(W_SPARE) | LIVE)
+
+/*
+ * What the master may send: in which states, with how many payload
+ * bytes, and who handles it.  A frame that breaks its row, or that a
+ * handler finds malformed, is a protocol violation: a bug on one side,
+ * so this worker stops rather than guess.
+ */
+static const struct route {
+	enum msg_type type;
+	unsigned states;
+	size_t	 min, max;
+	int	(*handle)(struct worker *, struct msg *);
+} routes[] = {
+	{ MSG_CLIENT,	   IN(W_SPARE), 8, 4 + PROTO_NICK_MAX + 1 +
+	    PROTO_PEER_MAX,				worker_take_client },
+	{ MSG_LINE,	   LIVE, 1, MSG_MAX_PAYLOAD,	worker_relayed },
+	{ MSG_SHUTDOWN,	   ANY,  0, 0,			worker_shutdown },
+	{ MSG_OPER_RESULT, LIVE, 4, 4,			worker_oper_result },
+	{ MSG_CLOSE,	   LIVE, 1, 1024,		worker_kicked },
+	{ MSG_SET_TIMEOUT, LIVE, 4, 4,			worker_set_timeout },
+	{ MSG_CONFIG,	   ANY,  0, MSG_MAX_PAYLOAD,	worker_reconfigure },
+};
+
+/* Act on one frame from the master, by its row in routes[]. */
+static void
+worker_frame(struct worker *w, struct msg *m)
+{
+	const struct route *r = NULL;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (routes[i].type == m->h.type)
+			r = &routes[i];
+	if (r == NULL || !(r->states & IN(w->state)) || m->h.len < r->min ||
+	    m->h.len > r->max || (m->fd != -1 && r->type != MSG_CLIENT) ||
+	    r->handle(w, m) == -1) {
+		log_error("worker for client #%u: bad message from the master "
+		    "(type %u, %u bytes) in state %d", w->id, m->h.type,
+		    m->h.len, w->state);
 		worker_exit(EX_SOFTWARE);
 	}
+	msg_close_fd(m);
 }
 
 /* The master is gone (EOF): tell the client, exit at once. */
@@ -361,8 +410,7 @@ worker_orphaned(struct worker *w)
 static void
 worker_read_channel(struct worker *w)
 {
-	struct msg_hdr h;
-	const char *p;
+	struct msg m;
 	long n;
 	int r;
 
@@ -376,21 +424,13 @@ worker_read_channel(struct worker *w)
 	 */
 	if (n > 0 && w->cl != -1)
 		(void)buf_reserve(&w->out, w->chin.in.len);
-	while ((r = msg_get(&w->chin, &h, &p)) == 1)
-		worker_frame(w, &h, p);
+	while ((r = msg_get(&w->chin, &m)) == 1)
+		worker_frame(w, &m);
 	if (r == -1) {
 		log_error("worker for client #%u: bad frame from the master",
 		    w->id);
 		worker_exit(EX_SOFTWARE);
 	}
-	/*
-	 * Any descriptor still here came with no frame that wanted it,
-	 * unless a frame is still coming in part: a descriptor travels with
-	 * its frame's first byte, so it may be that frame's.
-	 */
-	if (w->chin.in.len == 0)
-		for (int fd; (fd = msg_take_fd(&w->chin)) != -1;)
-			(void)close(fd);
 }
 
 /* Add the tokens earned since the last refill. */

@@ -4,10 +4,13 @@
  * The first byte picks a mode.  Even: the decoder.  The rest of the
  * input is a script of writes (raw bytes, optionally with 1..5 /dev/null
  * descriptors attached by SCM_RIGHTS, or runs of filler bytes to reach
- * big lengths), reads of a chosen size, msg_take_fd() calls and EOF,
+ * big lengths), reads of a chosen size, msg_get() calls and EOF,
  * played over a real non-blocking AF_UNIX stream socketpair.  A model
- * of the byte stream says what msg_get() must return: the same frames,
- * EBADMSG exactly at the first bad header, nothing past it.  Odd: the
+ * of the byte stream and of where descriptors came in says what
+ * msg_get() must return: the same frames, each flagged one with a
+ * descriptor, EBADMSG exactly at the first bad header, at a flagged
+ * frame whose descriptor is not there, or at a descriptor no frame
+ * claimed, and nothing past it.  Odd: the
  * round trip.  The script builds frames (any type, id, payload, split
  * into iovecs, some carrying a pipe's descriptor) with msg_put,
  * msg_putv and msg_put_fd into a queue with a chosen limit, flushes
@@ -93,7 +96,7 @@ check_received(int fd)
 {
 	int	 fl;
 
-	CHECK(fd >= 0, "msg_take_fd gave %d", fd);
+	CHECK(fd >= 0, "msg_get gave descriptor %d", fd);
 	CHECK((fl = fcntl(fd, F_GETFD)) != -1, "descriptor %d is not open",
 	    fd);
 	CHECK(fl & FD_CLOEXEC, "descriptor %d is not close-on-exec", fd);
@@ -119,6 +122,8 @@ chunk_size(uint8_t b)
 
 /* ---- the decoder ------------------------------------------------- */
 
+#define MAXWRITES	256	/* writes that carried descriptors */
+
 struct decoder {
 	int	 sv[2];
 	struct msgin in;
@@ -130,6 +135,15 @@ struct decoder {
 	bool	 bad;		/* msg_get() said EBADMSG: reader stopped */
 	bool	 eof_sent, eof_seen;
 	dev_t	 null_rdev;
+	struct {		/* sendmsg()s with descriptors, not read yet */
+		size_t	at;	/* stream offset of their first byte */
+		int	n;
+	}	 wr[MAXWRITES];
+	int	 nwr;
+	struct {		/* descriptors the model says msgin holds */
+		size_t	lo, hi;	/* the bytes of the read they came with */
+	}	 fd[MSGQ_MAXFD];
+	int	 nfd;
 };
 
 /* Whether the 12 bytes at h make a header msg_get() must accept. */
@@ -137,46 +151,101 @@ static bool
 hdr_ok(const struct msg_hdr *h)
 {
 	return h->len <= MSG_MAX_PAYLOAD && h->type != 0 &&
-	    h->type < MSG_TYPE_MAX && h->flags == 0;
+	    h->type < MSG_TYPE_MAX && (h->flags & ~MSG_F_ALL) == 0;
+}
+
+/* What msg_get() must say at d->cons: 1, 0 or -1 (EBADMSG). */
+static int
+dec_expect(const struct decoder *d, struct msg_hdr *want)
+{
+	size_t	 avail = d->got - d->cons;
+
+	if (d->nfd > 0 && d->fd[0].hi <= d->cons)
+		return -1;		/* a descriptor no frame claimed */
+	if (avail < MSG_HDR_LEN)
+		return 0;
+	memcpy(want, d->stream + d->cons, MSG_HDR_LEN);
+	if (!hdr_ok(want))
+		return -1;
+	if (avail - MSG_HDR_LEN < want->len)
+		return 0;
+	if ((want->flags & MSG_F_FD) && (d->nfd == 0 ||
+	    d->fd[0].lo > d->cons || d->fd[0].hi <= d->cons))
+		return -1;		/* its descriptor is not there */
+	return 1;
+}
+
+/* The frame's descriptor must be one of our /dev/null ones. */
+static void
+dec_check_fd(struct decoder *d, struct msg *m)
+{
+	struct stat st;
+
+	if (!(m->h.flags & MSG_F_FD)) {
+		CHECK(m->fd == -1, "a descriptor with an unflagged frame");
+		return;
+	}
+	check_received(m->fd);
+	CHECK(fstat(m->fd, &st) == 0 && S_ISCHR(st.st_mode) &&
+	    st.st_rdev == d->null_rdev, "descriptor %d is not /dev/null",
+	    m->fd);
+	msg_close_fd(m);
+	d->nfd--;
+	memmove(&d->fd[0], &d->fd[1], (size_t)d->nfd * sizeof(d->fd[0]));
 }
 
 /* Take every whole frame out, checking each against the model. */
 static void
 dec_frames(struct decoder *d)
 {
-	struct msg_hdr h, want;
-	const char *payload;
-	int	 r;
+	struct msg_hdr want;
+	struct msg m;
+	int	 r, e;
 
 	while (!d->bad) {
-		r = msg_get(&d->in, &h, &payload);
+		e = dec_expect(d, &want);
+		r = msg_get(&d->in, &m);
 		CHECK(d->in.nfds >= 0 && d->in.nfds <= MSGQ_MAXFD,
 		    "nfds %d", d->in.nfds);
-		if (d->got - d->cons < MSG_HDR_LEN) {
-			CHECK(r == 0, "msg_get %d with %zu bytes", r,
-			    d->got - d->cons);
+		CHECK(r == e, "msg_get %d, the model says %d (at %zu of %zu)",
+		    r, e, d->cons, d->got);
+		if (r == 0)
 			return;
-		}
-		memcpy(&want, d->stream + d->cons, MSG_HDR_LEN);
-		if (!hdr_ok(&want)) {
-			CHECK(r == -1 && errno == EBADMSG, "bad header (len "
-			    "%u type %u flags %u) gave %d", want.len,
-			    want.type, want.flags, r);
+		if (r == -1) {
+			CHECK(errno == EBADMSG && d->in.nfds == 0, "refused "
+			    "with %s, %d descriptors kept", strerror(errno),
+			    d->in.nfds);
 			d->bad = true;
 			return;
 		}
-		if (d->got - d->cons - MSG_HDR_LEN < want.len) {
-			CHECK(r == 0, "msg_get %d on a partial frame", r);
-			return;
-		}
-		CHECK(r == 1, "msg_get %d on a whole frame", r);
-		CHECK(memcmp(&h, &want, MSG_HDR_LEN) == 0, "header differs");
-		CHECK(h.len <= MSG_MAX_PAYLOAD && h.type > 0 &&
-		    h.type < MSG_TYPE_MAX, "bad frame handed out");
-		CHECK(h.len == 0 || memcmp(payload, d->stream + d->cons +
-		    MSG_HDR_LEN, h.len) == 0, "payload differs");
-		d->cons += MSG_HDR_LEN + h.len;
+		CHECK(memcmp(&m.h, &want, MSG_HDR_LEN) == 0, "header differs");
+		CHECK(m.left == m.h.len && (m.h.len == 0 || memcmp(m.p,
+		    d->stream + d->cons + MSG_HDR_LEN, m.h.len) == 0),
+		    "payload differs");
+		dec_check_fd(d, &m);
+		d->cons += MSG_HDR_LEN + m.h.len;
 	}
+}
+
+/* A read brought bytes lo..hi: the descriptors sent with them arrive. */
+static void
+dec_arrive(struct decoder *d, size_t lo, size_t hi)
+{
+	int	 i = 0, k;
+
+	while (i < d->nwr && d->wr[i].at < hi) {
+		CHECK(d->wr[i].at >= lo, "descriptors sent at %zu were "
+		    "skipped", d->wr[i].at);
+		for (k = 0; k < d->wr[i].n && d->nfd < MSGQ_MAXFD; k++) {
+			d->fd[d->nfd].lo = lo;
+			d->fd[d->nfd++].hi = hi;
+		}
+		i++;
+	}
+	d->nwr -= i;
+	memmove(&d->wr[0], &d->wr[i], (size_t)d->nwr * sizeof(d->wr[0]));
+	CHECK(d->in.nfds == d->nfd, "msgin holds %d descriptors, the model "
+	    "%d", d->in.nfds, d->nfd);
 }
 
 /* Read what the socket holds, at most 64 times, chunk bytes a time. */
@@ -200,6 +269,7 @@ dec_read(struct decoder *d, size_t chunk)
 			return;
 		}
 		CHECK((size_t)n <= chunk, "read %ld, chunk %zu", n, chunk);
+		dec_arrive(d, d->got, d->got + (size_t)n);
 		d->got += (size_t)n;
 		CHECK(d->got <= d->sent, "read more than was sent");
 		dec_frames(d);
@@ -239,6 +309,8 @@ dec_write(struct decoder *d, const void *p, size_t n, int nfd)
 
 	if (d->eof_sent || n == 0)
 		return;
+	if (d->nwr == MAXWRITES)
+		nfd = 0;
 	for (int i = 0; i < nfd; i++)
 		if ((fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
 			FAIL("open /dev/null: %s", strerror(errno));
@@ -267,6 +339,10 @@ dec_write(struct decoder *d, const void *p, size_t n, int nfd)
 			continue;
 		}
 		CHECK(w > 0, "sendmsg: %s", strerror(errno));
+		if (nfd > 0) {
+			d->wr[d->nwr].at = d->sent;
+			d->wr[d->nwr++].n = nfd;
+		}
 		dec_note(d, (const char *)p + off, (size_t)w);
 		d->sent += (size_t)w;
 		off += (size_t)w;
@@ -276,25 +352,6 @@ dec_write(struct decoder *d, const void *p, size_t n, int nfd)
 	}
 	for (int i = 0; i < nfd; i++)
 		(void)close(fds[i]);
-}
-
-/* Take one received descriptor, if any: it must be our /dev/null. */
-static void
-dec_take(struct decoder *d)
-{
-	struct stat st;
-	int	 before = d->in.nfds, fd = msg_take_fd(&d->in);
-
-	if (before == 0) {
-		CHECK(fd == -1, "msg_take_fd gave %d from nothing", fd);
-		return;
-	}
-	check_received(fd);
-	CHECK(d->in.nfds == before - 1, "nfds %d after a take from %d",
-	    d->in.nfds, before);
-	CHECK(fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
-	    st.st_rdev == d->null_rdev, "descriptor %d is not /dev/null", fd);
-	(void)close(fd);
 }
 
 /* Plays the decoder script. */
@@ -333,7 +390,7 @@ decoder(struct input *in)
 			dec_read(&d, chunk_size(in_byte(in)));
 			break;
 		case 4:
-			dec_take(&d);
+			dec_frames(&d);
 			break;
 		default:
 			if (op & 0x80 && !d.eof_sent) {
@@ -347,9 +404,6 @@ decoder(struct input *in)
 	dec_read(&d, 65536);
 	CHECK(d.bad || d.got == d.sent, "%zu bytes sent, %zu read", d.sent,
 	    d.got);
-	while (d.in.nfds > 0)
-		dec_take(&d);
-	CHECK(msg_take_fd(&d.in) == -1, "a descriptor after the last");
 	msgin_free(&d.in);
 	CHECK(d.in.in.data == NULL && d.in.nfds == 0, "msgin_free left "
 	    "state");
@@ -398,49 +452,36 @@ fill(unsigned char *dst, size_t len, const uint8_t *p, size_t n)
 		memcpy(dst + done, dst, done < len - done ? done : len - done);
 }
 
-/*
- * Known bug (see the fuzzing report), tolerated until fixed; build with
- * -DKNOWN_BUGS=0 to see it.  A descriptor arrives with the first byte of
- * its frame, so after a read it may be waiting for a frame that is not
- * whole yet.  worker.c closes every descriptor left after the whole
- * frames of a read as a stray: the client's socket sent with MSG_CLIENT
- * is lost when a read ends inside that frame (after a big MSG_CONFIG).
- */
-#ifndef KNOWN_BUGS
-#define KNOWN_BUGS	1
-#endif
-
 /* Take every whole frame that came back and compare it. */
 static void
 trip_frames(struct trip *t)
 {
-	struct msg_hdr h;
-	const char *payload;
 	const struct frame *f;
 	struct stat st;
-	int	 r, fd;
+	struct msg m;
+	int	 r;
 
-	while ((r = msg_get(&t->in, &h, &payload)) == 1) {
+	while ((r = msg_get(&t->in, &m)) == 1) {
 		CHECK(t->nback < t->nput, "frame %d was never sent", t->nback);
 		f = &t->f[t->nback++];
-		CHECK(h.type == f->type && h.id == f->id && h.flags == 0 &&
-		    h.len == f->len, "frame %d: header differs", t->nback - 1);
+		CHECK(m.h.type == f->type && m.h.id == f->id &&
+		    m.h.flags == (f->ino ? MSG_F_FD : 0) && m.h.len == f->len,
+		    "frame %d: header differs", t->nback - 1);
 		fill(scratch, f->len, f->pat, f->npat);
-		CHECK(f->len == 0 || memcmp(payload, scratch, f->len) == 0,
+		CHECK(f->len == 0 || memcmp(m.p, scratch, f->len) == 0,
 		    "frame %d: payload differs", t->nback - 1);
-		if (f->ino == 0)
+		if (f->ino == 0) {
+			CHECK(m.fd == -1, "frame %d: a descriptor it was not "
+			    "sent with", t->nback - 1);
 			continue;
-		fd = msg_take_fd(&t->in);
-		check_received(fd);
-		CHECK(fstat(fd, &st) == 0 && st.st_ino == f->ino,
+		}
+		check_received(m.fd);
+		CHECK(fstat(m.fd, &st) == 0 && st.st_ino == f->ino,
 		    "frame %d: not its own descriptor", t->nback - 1);
-		(void)close(fd);
+		msg_close_fd(&m);
 	}
 	CHECK(r == 0, "msg_get failed on our own frames: %s",
 	    strerror(errno));
-	/* what is left must not look like strays to worker.c */
-	CHECK(KNOWN_BUGS || t->in.nfds == 0, "frame %d: its descriptor came "
-	    "before the frame was whole", t->nback);
 }
 
 /*
@@ -590,11 +631,11 @@ round_trip(struct input *in)
 	trip_read(&t);
 	CHECK(t.nback == t.nput, "%d frames sent, %d came back", t.nput,
 	    t.nback);
-	CHECK(msg_take_fd(&t.in) == -1, "a descriptor nobody sent");
+	CHECK(t.in.nfds == 0, "a descriptor nobody sent");
 	(void)shutdown(t.sv[0], SHUT_WR);
 	CHECK(msg_read(t.sv[1], &t.in, t.chunk) == 0, "no EOF at the end");
-	CHECK(msg_get(&t.in, &(struct msg_hdr){ 0 }, &(const char *){ NULL })
-	    == 0, "bytes left over");
+	CHECK(msg_get(&t.in, &(struct msg){ .fd = -1 }) == 0,
+	    "bytes left over");
 	msgq_free(&t.q);
 	msgin_free(&t.in);
 	(void)close(t.sv[0]);

@@ -7,9 +7,10 @@
  * worker may send, at most MSG_MAX_PAYLOAD bytes, and the layout the
  * master parses (relay.c, admin.c): MSG_NICK passes nick_valid(),
  * MSG_PRIVMSG/MSG_KICK/MSG_TIMEOUT are "target NUL rest" with a target
- * of 1..MSG_PEER_MAX bytes, MSG_TIMEOUT's rest is digits worth at most
+ * of 1..PROTO_TARGET_MAX bytes, MSG_TIMEOUT's rest a u32 worth at most
  * PROTO_TIMEOUT_MAX, /oper is followed by worker_oper_sent(), a /quit
- * reason is at most 200 bytes, /pipe text lies inside the line.  For
+ * reason is at most PROTO_REASON_MAX bytes and never ends inside a
+ * character, /pipe text lies inside the line.  For
  * lines that came through the line reader (as in the server) every text
  * that reaches a client, the sender included, must also be clean:
  * valid UTF-8, no control but TAB, no CR or LF, no NUL.
@@ -27,7 +28,7 @@
 #include "worker_stub.h"
 
 #define SAY_MAX		1024	/* worker_say()'s buffer in worker.c */
-#define QUIT_MAX	200	/* what the master keeps of a reason */
+#define QUIT_MAX	PROTO_REASON_MAX
 #define CALLS_MAX	32	/* stub calls one line may make (/help: 15) */
 
 bool	stub_busy;
@@ -102,7 +103,7 @@ stub_target(const char *what, const char *p,
 
 	STUB_CHECK(nul != NULL, "%s: no NUL after the target", what);
 	tlen = (size_t)(nul - p);
-	STUB_CHECK(tlen >= 1 && tlen <= MSG_PEER_MAX, "%s: target of %zu "
+	STUB_CHECK(tlen >= 1 && tlen <= PROTO_TARGET_MAX, "%s: target of %zu "
 	    "bytes", what, tlen);
 	STUB_CHECK(memchr(p, ' ', tlen) == NULL, "%s: space in the target",
 	    what);
@@ -112,39 +113,35 @@ stub_target(const char *what, const char *p,
 	return nul + 1;
 }
 
-/* MSG_TIMEOUT: "target NUL digits", the digits a week at most. */
+/* MSG_TIMEOUT: "target NUL" and a u32, a week at most. */
 static void
 stub_timeout(const char *p, size_t len)
 {
 	const char *num;
-	size_t	 nlen, i;
-	unsigned long long v = 0;
+	size_t	 nlen;
+	uint32_t v;
 
 	num = stub_target("MSG_TIMEOUT", p, len, &nlen);
 	STUB_CHECK(memchr(p, '\t', (size_t)(num - 1 - p)) == NULL,
 	    "MSG_TIMEOUT: TAB in the target");
-	STUB_CHECK(nlen >= 1 && nlen <= 15, "MSG_TIMEOUT: %zu digits", nlen);
-	for (i = 0; i < nlen; i++) {
-		STUB_CHECK(num[i] >= '0' && num[i] <= '9',
-		    "MSG_TIMEOUT: byte %02x in the seconds",
-		    (unsigned char)num[i]);
-		v = v * 10 + (unsigned)(num[i] - '0');
-	}
-	STUB_CHECK(v <= PROTO_TIMEOUT_MAX, "MSG_TIMEOUT: %llu seconds", v);
+	STUB_CHECK(nlen == sizeof(v), "MSG_TIMEOUT: %zu bytes of seconds",
+	    nlen);
+	memcpy(&v, num, sizeof(v));
+	STUB_CHECK(v <= PROTO_TIMEOUT_MAX, "MSG_TIMEOUT: %lu seconds",
+	    (unsigned long)v);
 }
 
-/* MSG_NICK: what the master will take as a nick. */
+/* MSG_NICK: "name NUL", what the master will take as a nick. */
 static void
 stub_nick(const char *p, size_t len)
 {
-	char	 name[MSG_NICK_MAX + 1];
+	char	 name[PROTO_NICK_MAX + 1];
 
-	STUB_CHECK(len >= 1 && len <= MSG_NICK_MAX, "MSG_NICK of %zu bytes",
-	    len);
+	STUB_CHECK(len >= 2 && len <= PROTO_NICK_MAX + 1 && p[len - 1] == '\0',
+	    "MSG_NICK of %zu bytes", len);
 	memcpy(name, p, len);
-	name[len] = '\0';
 	STUB_CHECK(nick_valid(name), "MSG_NICK: '%s' is not a nick", name);
-	STUB_CHECK(strlen(name) == len, "MSG_NICK: NUL inside the nick");
+	STUB_CHECK(strlen(name) == len - 1, "MSG_NICK: NUL inside the nick");
 }
 
 /* The checks for one frame to the master, by type. */
@@ -156,8 +153,8 @@ stub_frame(struct worker *w, enum msg_type type, const char *p, size_t len)
 
 	if (!w->realistic) {
 		/* raw bytes: NULs in the text defeat any layout check */
-		STUB_CHECK(type != MSG_NICK || (len >= 1 &&
-		    len <= MSG_NICK_MAX), "MSG_NICK of %zu bytes", len);
+		STUB_CHECK(type != MSG_NICK || (len >= 2 &&
+		    len <= PROTO_NICK_MAX + 1), "MSG_NICK of %zu bytes", len);
 		STUB_CHECK(type != MSG_OPER || (len >= 1 && len <= 256),
 		    "MSG_OPER of %zu bytes", len);
 		if (type == MSG_OPER)
@@ -197,8 +194,8 @@ stub_frame(struct worker *w, enum msg_type type, const char *p, size_t len)
 		stub_nick(p, len);
 		return;
 	case MSG_OPER:
-		STUB_CHECK(len >= 1 && len <= 256, "MSG_OPER of %zu bytes",
-		    len);
+		STUB_CHECK(len >= 1 && len <= PROTO_PASSWORD_MAX,
+		    "MSG_OPER of %zu bytes", len);
 		w->oper_sends++;
 		return;
 	case MSG_WHO:
@@ -251,15 +248,9 @@ stub_no_controls(const char *s, size_t n)
 }
 
 /*
- * Bytes for the client.  Replies quote at most 32 bytes of what the
- * client typed ("ERR unknown command /%.*s"), which can cut a UTF-8
- * character in two; that only garbles the sender's own screen, so it
- * is checked only when STRICT_REPLIES is 1 (see the report of the
- * fuzzing run that found it).  Controls are never allowed.
+ * Bytes for the client: a line, with no control byte, and valid UTF-8
+ * even where a reply quotes only part of what the client typed.
  */
-#ifndef STRICT_REPLIES
-#define STRICT_REPLIES	0
-#endif
 void
 worker_tell(struct worker *w, const char *data, size_t len)
 {
@@ -270,7 +261,7 @@ worker_tell(struct worker *w, const char *data, size_t len)
 		return;
 	STUB_CHECK(stub_no_controls(data, len - 2), "a reply with a control "
 	    "byte: %.*s", (int)len - 2, data);
-	STUB_CHECK(!STRICT_REPLIES || stub_utf8_text(data, len - 2, true),
+	STUB_CHECK(stub_utf8_text(data, len - 2, true),
 	    "a reply that is not valid UTF-8: %.*s", (int)len - 2, data);
 }
 
@@ -293,32 +284,7 @@ worker_say(struct worker *w, const char *fmt, ...)
 	worker_tell(w, line, (size_t)n);
 }
 
-/* Like stub_utf8_text(), but s may end in the first bytes of a character. */
-static bool
-stub_utf8_cut(const char *str, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t	 k = 0;
-
-	/* step back over continuation bytes to the last lead, if close */
-	while (k < 3 && k < n && (s[n - 1 - k] & 0xC0) == 0x80)
-		k++;
-	if (k < n && s[n - 1 - k] >= 0xC2 && s[n - 1 - k] <= 0xF4 &&
-	    !stub_utf8_text(str + n - 1 - k, k + 1, true))
-		n -= k + 1;		/* an unfinished last character */
-	return stub_utf8_text(str, n, true);
-}
-
-/*
- * "/quit": the reason goes to the master, then to everyone.  Known bug
- * (see the fuzzing report): cmd_quit() cuts the reason at 200 bytes
- * even inside a UTF-8 character.  Until it is fixed, KNOWN_QUIT_CUT
- * lets a reason of exactly 200 bytes end in an unfinished character;
- * build with -DKNOWN_QUIT_CUT=0 to see the bug.
- */
-#ifndef KNOWN_QUIT_CUT
-#define KNOWN_QUIT_CUT	1
-#endif
+/* "/quit": the reason goes to the master, then to everyone. */
 void
 worker_quit(struct worker *w, const char *why)
 {
@@ -329,8 +295,7 @@ worker_quit(struct worker *w, const char *why)
 	if (!w->realistic)
 		return;		/* "/quit \0" gives "": only raw bytes can */
 	STUB_CHECK(len >= 1, "empty quit reason");
-	STUB_CHECK(stub_utf8_text(why, len, true) || (KNOWN_QUIT_CUT &&
-	    len == QUIT_MAX && stub_utf8_cut(why, len)),
+	STUB_CHECK(stub_utf8_text(why, len, true),
 	    "quit reason is not clean text");
 }
 

@@ -58,6 +58,38 @@ pair(int sv[2])
 	    "socketpair()");
 }
 
+/* The descriptor the last frame taken with get() came with, or -1. */
+static int got_fd = -1;
+
+/* msg_get, for tests written against the header and payload: it keeps
+ * the frame's descriptor for take_fd(), closing one nobody took. */
+static int
+get(struct msgin *in, struct msg_hdr *h, const char **p)
+{
+	struct msg m;
+	int r;
+
+	if (got_fd != -1)
+		(void)close(got_fd);
+	got_fd = -1;
+	if ((r = msg_get(in, &m)) == 1) {
+		*h = m.h;
+		*p = m.p;
+		got_fd = m.fd;
+	}
+	return r;
+}
+
+/* The descriptor of the frame get() returned last, once. */
+static int
+take_fd(void)
+{
+	int fd = got_fd;
+
+	got_fd = -1;
+	return fd;
+}
+
 /* Cap the bytes in flight from fd, so "full" does not hang on sysctls. */
 static void
 small_sndbuf(int fd)
@@ -179,10 +211,10 @@ test_roundtrip(void)
 	CHECK(msg_flush(sv[0], &q) == 0, "msg_flush of an empty queue: 0");
 	CHECK(msg_read(sv[1], &in, CHUNK) == MSG_HDR_LEN + 5,
 	    "msg_read gets the 17 bytes");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.type == MSG_SAY && h.id == 42 &&
+	CHECK(get(&in, &h, &p) == 1 && h.type == MSG_SAY && h.id == 42 &&
 	    h.len == 5 && h.flags == 0 && p != NULL &&
 	    memcmp(p, "hello", 5) == 0, "msg_get: type, id, payload");
-	CHECK(msg_get(&in, &h, &p) == 0 && in.in.len == 0 &&
+	CHECK(get(&in, &h, &p) == 0 && in.in.len == 0 &&
 	    in.in.data == NULL, "then nothing; input memory given back");
 	errno = 0;
 	CHECK(msg_read(sv[1], &in, CHUNK) == -1 && errno == EAGAIN &&
@@ -191,11 +223,11 @@ test_roundtrip(void)
 	CHECK(msg_put(&q, MSG_WHO, 7, NULL, 0) == 0 &&
 	    msg_put(&q, MSG_LINE, 8, "x", 1) == 0 &&
 	    pump(sv[0], &q, sv[1], &in) == 0, "empty payload sent");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.type == MSG_WHO && h.id == 7 &&
+	CHECK(get(&in, &h, &p) == 1 && h.type == MSG_WHO && h.id == 7 &&
 	    h.len == 0, "empty payload received");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.type == MSG_LINE && h.id == 8 &&
+	CHECK(get(&in, &h, &p) == 1 && h.type == MSG_LINE && h.id == 8 &&
 	    h.len == 1 && p[0] == 'x', "frame after an empty one");
-	CHECK(msg_get(&in, &h, &p) == 0, "no more frames");
+	CHECK(get(&in, &h, &p) == 0, "no more frames");
 	msgq_free(&q);
 	msgin_free(&in);
 	close2(sv);
@@ -232,7 +264,7 @@ test_batch(void)
 	    "one msg_flush sends them all");
 	n = msg_read(sv[1], &in, CHUNK);
 	CHECK(n == (long)total, "one msg_read gets all %zu bytes", total);
-	while (msg_get(&in, &h, &p) == 1) {
+	while (get(&in, &h, &p) == 1) {
 		if (h.type != 1 + got % (MSG_TYPE_MAX - 1) ||
 		    h.id != 1000 + got || h.len != got * 11 ||
 		    !same(p, got, h.len))
@@ -271,7 +303,7 @@ test_split(void)
 		if (raw(sv[0], frame + k, 1) == -1 ||
 		    msg_read(sv[1], &in, CHUNK) != 1)
 			bad++;
-		r = msg_get(&in, &h, &p);
+		r = get(&in, &h, &p);
 		if (k == MSG_HDR_LEN + 200 - 1) {
 			CHECK(r == 1 && h.type == MSG_NICK && h.id == 5 &&
 			    h.len == 200 && same(p, 5, 200),
@@ -286,7 +318,7 @@ test_split(void)
 	}
 	CHECK(bad == 0, "%zu 1-byte writes, each read back", len);
 	CHECK(early == 0, "no frame returned before it was complete");
-	CHECK(msg_get(&in, &h, &p) == 0 && in.in.data == NULL,
+	CHECK(get(&in, &h, &p) == 0 && in.in.data == NULL,
 	    "nothing left over");
 	msgin_free(&in);
 	close2(sv);
@@ -325,10 +357,10 @@ test_max_payload(void)
 	    msgq_pending(&q) == MSG_HDR_LEN + MSG_MAX_PAYLOAD,
 	    "msg_putv summing to MSG_MAX_PAYLOAD + 1: EMSGSIZE");
 	CHECK(pump(sv[0], &q, sv[1], &in) == 0, "the big frame goes through");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.len == MSG_MAX_PAYLOAD &&
+	CHECK(get(&in, &h, &p) == 1 && h.len == MSG_MAX_PAYLOAD &&
 	    h.id == 9 && h.type == MSG_LINE && same(p, 9, MSG_MAX_PAYLOAD),
 	    "received whole and intact");
-	CHECK(msg_get(&in, &h, &p) == 0, "and only it");
+	CHECK(get(&in, &h, &p) == 0, "and only it");
 	msgq_free(&q);
 	msgin_free(&in);
 	close2(sv);
@@ -351,7 +383,7 @@ bad_header(struct msg_hdr h, int with_payload, int *err)
 	    (!with_payload || raw(sv[0], pay, sizeof(pay)) == 0) &&
 	    msg_read(sv[1], &in, CHUNK) > 0) {
 		errno = 0;
-		r = msg_get(&in, &got, &p);
+		r = get(&in, &got, &p);
 		*err = errno;
 	}
 	msgin_free(&in);
@@ -395,13 +427,13 @@ test_bad_header(void)
 	raw(sv[0], "def", 3);
 	CHECK(msg_read(sv[1], &in, CHUNK) == 2 * (MSG_HDR_LEN + 3),
 	    "good and bad frame read together");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.id == 1 && memcmp(p, "abc", 3)
+	CHECK(get(&in, &h, &p) == 1 && h.id == 1 && memcmp(p, "abc", 3)
 	    == 0, "the good frame first");
 	errno = 0;
-	CHECK(msg_get(&in, &h, &p) == -1 && errno == EBADMSG,
+	CHECK(get(&in, &h, &p) == -1 && errno == EBADMSG,
 	    "then EBADMSG for the bad one");
 	errno = 0;
-	CHECK(msg_get(&in, &h, &p) == -1 && errno == EBADMSG,
+	CHECK(get(&in, &h, &p) == -1 && errno == EBADMSG,
 	    "and again: a bad frame stays bad");
 	msgin_free(&in);
 	CHECK(in.in.data == NULL && in.nfds == 0, "msgin_free clears");
@@ -443,11 +475,11 @@ test_queue_limit(void)
 	CHECK(msg_put(&q, MSG_WHO, 5, NULL, 0) == -1 && errno == ENOBUFS,
 	    "even an empty frame is refused now");
 	CHECK(pump(sv[0], &q, sv[1], &in) == 0, "flushed");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.id == 1 && h.len == 50 &&
+	CHECK(get(&in, &h, &p) == 1 && h.id == 1 && h.len == 50 &&
 	    same(p, 1, 50), "first frame arrives");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.id == 4 && h.len == 26 &&
+	CHECK(get(&in, &h, &p) == 1 && h.id == 4 && h.len == 26 &&
 	    same(p, 4, 26), "then the one that fit");
-	CHECK(msg_get(&in, &h, &p) == 0, "and nothing refused was sent");
+	CHECK(get(&in, &h, &p) == 0, "and nothing refused was sent");
 	CHECK(msg_put(&q, MSG_SAY, 6, buf, 88) == 0,
 	    "after the flush the limit has room again");
 	msgq_free(&q);
@@ -473,7 +505,7 @@ drain(struct msgin *in, struct expect *e)
 	const char	*p;
 	int		 r;
 
-	while ((r = msg_get(in, &h, &p)) == 1) {
+	while ((r = get(in, &h, &p)) == 1) {
 		if (h.id != e->next || h.len != e->size ||
 		    h.type != MSG_LINE || !same(p, e->next, e->size))
 			e->bad++;
@@ -536,7 +568,7 @@ test_full_socket(void)
 	    "with 0 (%d more times 1 first)", again);
 	CHECK(e.next == N && e.bad == 0,
 	    "all %u frames arrived intact and in order", e.next);
-	CHECK(msg_get(&in, &h, &p) == 0 && in.in.data == NULL,
+	CHECK(get(&in, &h, &p) == 0 && in.in.data == NULL,
 	    "nothing left over, input memory given back");
 	msgq_free(&q);
 	msgin_free(&in);
@@ -566,7 +598,6 @@ test_fd_pass(void)
 {
 	struct msgq	 q;
 	struct msgin	 in;
-	struct msg_client mc;
 	struct msg_hdr	 h;
 	const char	*p;
 	int		 sv[2], pp[2], fd, flags;
@@ -575,12 +606,8 @@ test_fd_pass(void)
 	mkpipe(pp);
 	msgq_init(&q, 0);
 	msgin_init(&in);
-	memset(&mc, 0, sizeof(mc));
-	mc.id = 77;
-	strcpy(mc.nick, "guest77");
-	strcpy(mc.peer, "127.0.0.1:4242");
 	CHECK(msg_put(&q, MSG_LINE, 1, "before", 6) == 0 &&
-	    msg_put_fd(&q, MSG_CLIENT, 77, &mc, sizeof(mc), pp[0]) == 0 &&
+	    msg_put_fd(&q, MSG_CLIENT, 77, "payload", 7, pp[0]) == 0 &&
 	    msg_put(&q, MSG_LINE, 2, "after", 5) == 0 && q.nfds == 1,
 	    "frame, frame with fd, frame queued");
 	CHECK(!is_closed(pp[0]), "the queue holds the fd until it is sent");
@@ -590,22 +617,23 @@ test_fd_pass(void)
 	    "sender's copy closed after the flush (F_GETFD: EBADF)");
 	CHECK(pump(sv[0], &q, sv[1], &in) == 0 && in.nfds == 1,
 	    "receiver holds one fd");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.type == MSG_LINE && h.id == 1 &&
+	CHECK(get(&in, &h, &p) == 1 && h.type == MSG_LINE && h.id == 1 &&
 	    h.len == 6 && memcmp(p, "before", 6) == 0, "frame before");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.type == MSG_CLIENT &&
-	    h.id == 77 && h.len == sizeof(mc) && memcmp(p, &mc, sizeof(mc))
-	    == 0, "the fd's frame, payload intact");
-	fd = msg_take_fd(&in);
+	CHECK(get(&in, &h, &p) == 1 && h.type == MSG_CLIENT &&
+	    h.id == 77 && h.len == 7 && h.flags == MSG_F_FD &&
+	    memcmp(p, "payload", 7) == 0,
+	    "the fd's frame, flagged MSG_F_FD, payload intact");
+	fd = take_fd();
 	CHECK(fd >= 0, "msg_take_fd gives a descriptor");
-	CHECK(msg_take_fd(&in) == -1, "exactly one");
+	CHECK(take_fd() == -1, "exactly one");
 	flags = fcntl(fd, F_GETFD);
 	CHECK(flags != -1 && (flags & FD_CLOEXEC),
 	    "received fd has FD_CLOEXEC");
 	CHECK(same_pipe(fd, pp[1], "ping"),
 	    "received fd is the pipe's read end: write end -> it");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.type == MSG_LINE && h.id == 2 &&
+	CHECK(get(&in, &h, &p) == 1 && h.type == MSG_LINE && h.id == 2 &&
 	    h.len == 5 && memcmp(p, "after", 5) == 0, "frame after");
-	CHECK(msg_get(&in, &h, &p) == 0, "nothing more");
+	CHECK(get(&in, &h, &p) == 0, "nothing more");
 	(void)close(fd);
 	(void)close(pp[1]);
 	msgq_free(&q);
@@ -640,21 +668,20 @@ test_two_fds(void)
 	for (int i = 0; i < 10; i++) {
 		if (msg_read(sv[1], &in, CHUNK) <= 0)
 			break;
-		while ((r = msg_get(&in, &h, &p)) == 1) {
+		while ((r = get(&in, &h, &p)) == 1) {
 			if (h.id != (uint32_t)got + 1)
 				order++;
 			got++;
 			if (h.type != MSG_CLIENT || (h.id != 1 && h.id != 3))
 				continue;
-			if (in.nfds == 0 || (fd[h.id / 2] = msg_take_fd(&in))
-			    < 0)
+			if ((fd[h.id / 2] = take_fd()) < 0)
 				early++;
 		}
 	}
 	CHECK(got == 4 && order == 0, "all four frames, in order");
 	CHECK(early == 0 && fd[0] >= 0 && fd[1] >= 0,
 	    "each fd is there when its frame is returned");
-	CHECK(msg_take_fd(&in) == -1, "no extra fd");
+	CHECK(take_fd() == -1, "no extra fd");
 	CHECK(same_pipe(fd[0], p1[1], "first") &&
 	    same_pipe(fd[1], p2[1], "second"),
 	    "fds arrive in order: first frame's fd is the first pipe");
@@ -765,13 +792,13 @@ test_fd_full_socket(void)
 	    !is_closed(pp[0]), "socket full before the fd frame: fd kept");
 	while (rounds++ < 100000) {
 		while (msg_read(sv[1], &in, 5000) > 0) {
-			while (msg_get(&in, &h, &p) == 1) {
+			while (get(&in, &h, &p) == 1) {
 				if (h.id != got || !same(p, got, SIZE) ||
 				    h.type != (got == N / 2 ? MSG_CLIENT :
 				    MSG_LINE))
 					bad++;
 				if (h.type == MSG_CLIENT &&
-				    (fd = msg_take_fd(&in)) < 0)
+				    (fd = take_fd()) < 0)
 					bad++;
 				got++;
 			}
@@ -816,7 +843,7 @@ test_eof(void)
 	CHECK(msg_read(sv[1], &in, CHUNK) == MSG_HDR_LEN + 4,
 	    "msg_read: the frame");
 	CHECK(msg_read(sv[1], &in, CHUNK) == 0, "then 0 at EOF");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.type == MSG_BYE && h.id == 3 &&
+	CHECK(get(&in, &h, &p) == 1 && h.type == MSG_BYE && h.id == 3 &&
 	    memcmp(p, "quit", 4) == 0, "the frame survives the EOF read");
 	CHECK(msg_read(sv[1], &in, CHUNK) == 0 && in.in.data == NULL,
 	    "EOF again, empty buffer freed");
@@ -831,7 +858,7 @@ test_eof(void)
 	raw(sv[0], "abc", 3);
 	(void)close(sv[0]);
 	CHECK(msg_read(sv[1], &in, CHUNK) == MSG_HDR_LEN + 3 &&
-	    msg_read(sv[1], &in, CHUNK) == 0 && msg_get(&in, &h, &p) == 0,
+	    msg_read(sv[1], &in, CHUNK) == 0 && get(&in, &h, &p) == 0,
 	    "partial frame then EOF: 0 from msg_read, msg_get waits");
 	msgin_free(&in);
 	(void)close(sv[1]);
@@ -881,15 +908,15 @@ test_putv_ids(void)
 		bad += msg_put(&q, MSG_SAY, ids[i], &ids[i], sizeof(ids[i]))
 		    == -1;
 	CHECK(bad == 0 && pump(sv[0], &q, sv[1], &in) == 0, "all sent");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.type == MSG_PRIVMSG &&
+	CHECK(get(&in, &h, &p) == 1 && h.type == MSG_PRIVMSG &&
 	    h.id == 5 && h.len == 6 && memcmp(p, "abcdef", 6) == 0,
 	    "msg_putv payload is the concatenation");
-	CHECK(msg_get(&in, &h, &p) == 1 && h.type == MSG_ACTIVE &&
+	CHECK(get(&in, &h, &p) == 1 && h.type == MSG_ACTIVE &&
 	    h.id == 6 && h.len == 0, "no iovecs: empty payload");
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		uint32_t v;
 
-		if (msg_get(&in, &h, &p) != 1 || h.len != sizeof(v)) {
+		if (get(&in, &h, &p) != 1 || h.len != sizeof(v)) {
 			bad++;
 			continue;
 		}
@@ -897,7 +924,7 @@ test_putv_ids(void)
 		bad += h.id != ids[i] || v != ids[i];
 	}
 	CHECK(bad == 0, "ids 0 .. 0xffffffff round-trip");
-	CHECK(msg_get(&in, &h, &p) == 0, "nothing more");
+	CHECK(get(&in, &h, &p) == 0, "nothing more");
 	msgq_free(&q);
 	msgin_free(&in);
 	close2(sv);
@@ -946,7 +973,7 @@ test_send_raw(void)
 	    msgq_pending(&q) == MSG_HDR_LEN + 10 + total,
 	    "a queue holding a frame: the raw frames go behind it");
 	CHECK(pump(sv[0], &q, sv[1], &in) == 0 &&
-	    msg_get(&in, &h, &p) == 1 && h.id == 3 && same(p, 3, 10),
+	    get(&in, &h, &p) == 1 && h.id == 3 && same(p, 3, 10),
 	    "its own frame comes first");
 	e.next = 0;
 	drain(&in, &e);
@@ -1001,6 +1028,161 @@ test_send_raw(void)
 	close2(sv);
 }
 
+/* Queue raw bytes of one frame with a chosen header, fd optional. */
+static void
+send_frame(int sock, uint16_t type, uint16_t flags, const void *pay,
+    uint32_t len, int fd)
+{
+	struct msgq	 q;
+	struct msg_hdr	 h = hdr(len, type, 9);
+
+	h.flags = flags;
+	msgq_init(&q, 0);
+	must(msg_put_raw(&q, &h, MSG_HDR_LEN) == 0 &&
+	    msg_put_raw(&q, pay, len) == 0, "msg_put_raw");
+	if (fd != -1) {
+		q.fds[0].pos = 0;
+		q.fds[0].fd = fd;
+		q.nfds = 1;
+	}
+	must(msg_flush(sock, &q) == 0, "msg_flush");
+	msgq_free(&q);
+}
+
+/* A frame's descriptor comes with it, and only with a frame flagged so. */
+static void
+test_fd_rules(void)
+{
+	struct msgin	 in;
+	struct msg	 m;
+	int		 sv[2], pp[2];
+
+	pair(sv);
+	msgin_init(&in);
+	send_frame(sv[0], MSG_CLIENT, MSG_F_FD, "abc", 3, -1);
+	CHECK(msg_read(sv[1], &in, CHUNK) > 0 && msg_get(&in, &m) == -1 &&
+	    errno == EBADMSG, "MSG_F_FD with no descriptor: EBADMSG");
+	msgin_free(&in);
+	close2(sv);
+
+	pair(sv);
+	mkpipe(pp);
+	msgin_init(&in);
+	send_frame(sv[0], MSG_LINE, 0, "abc", 3, pp[0]);
+	send_frame(sv[0], MSG_LINE, 0, "def", 3, -1);
+	CHECK(msg_read(sv[1], &in, 3) > 0 && msg_read(sv[1], &in, CHUNK) > 0,
+	    "a descriptor sent with an unflagged frame, then another frame");
+	CHECK(msg_get(&in, &m) == 1 && m.fd == -1,
+	    "the first frame: no descriptor handed out with it");
+	CHECK(msg_get(&in, &m) == -1 && errno == EBADMSG && in.nfds == 0,
+	    "the next: EBADMSG, the stray descriptor closed");
+	msgin_free(&in);
+	close2(sv);
+
+	pair(sv);
+	msgin_init(&in);
+	send_frame(sv[0], MSG_CLIENT, 0x8000, "abc", 3, -1);
+	CHECK(msg_read(sv[1], &in, CHUNK) > 0 && msg_get(&in, &m) == -1 &&
+	    errno == EBADMSG, "an unknown flag: EBADMSG");
+	msgin_free(&in);
+	close2(sv);
+	(void)close(pp[1]);
+}
+
+/* Read back one frame built with the msg_b_* calls. */
+static int
+build_trip(const struct msg_build *b, struct msgin *in, struct msg *m)
+{
+	struct msgq	 q;
+	int		 sv[2], r;
+
+	pair(sv);
+	msgq_init(&q, 0);
+	r = msg_put_build(&q, MSG_TIMEOUT, 5, b);
+	if (r == 0 && (msg_flush(sv[0], &q) != 0 ||
+	    msg_read(sv[1], in, CHUNK) <= 0 || msg_get(in, m) != 1))
+		r = -1;
+	msgq_free(&q);
+	close2(sv);
+	return r;
+}
+
+/* The getters take what the builders put, and refuse anything else. */
+static void
+test_getters(void)
+{
+	struct msg_build b;
+	struct msgin	 in;
+	struct msg	 m;
+	char		 small[4], big[32];
+	const char	*p;
+	size_t		 n;
+	uint32_t	 v = 0;
+
+	msgin_init(&in);
+	msg_b_init(&b);
+	msg_b_u32(&b, 0xdeadbeef);
+	msg_b_str(&b, "alice", 5);
+	msg_b_text(&b, "hello there", 11);
+	CHECK(build_trip(&b, &in, &m) == 0 && m.h.len == 4 + 6 + 11,
+	    "u32, str, text: 21 bytes");
+	CHECK(msg_u32(&m, &v) == 0 && v == 0xdeadbeef, "msg_u32");
+	CHECK(msg_str(&m, big, sizeof(big)) == 0 && strcmp(big, "alice") == 0,
+	    "msg_str");
+	CHECK(msg_text(&m, &p, &n) == 0 && n == 11 &&
+	    memcmp(p, "hello there", 11) == 0, "msg_text: the rest");
+	CHECK(msg_end(&m) == 0, "msg_end: all of it read");
+	CHECK(msg_u32(&m, &v) == -1 && errno == EBADMSG && msg_end(&m) == -1,
+	    "a getter past the end: EBADMSG, and msg_end fails after it");
+	msgin_free(&in);
+
+	msgin_init(&in);
+	msg_b_init(&b);
+	msg_b_str(&b, "toolong", 7);
+	CHECK(build_trip(&b, &in, &m) == 0 &&
+	    msg_str(&m, small, sizeof(small)) == -1 && m.bad,
+	    "msg_str: a str longer than the buffer is refused");
+	msgin_free(&in);
+
+	msgin_init(&in);
+	msg_b_init(&b);
+	msg_b_u32(&b, 1);
+	CHECK(build_trip(&b, &in, &m) == 0 && msg_end(&m) == -1,
+	    "msg_end: bytes left over fail");
+	msgin_free(&in);
+
+	msgin_init(&in);
+	msg_b_init(&b);
+	msg_b_text(&b, "two\r\nlines", 10);
+	CHECK(build_trip(&b, &in, &m) == 0 && msg_text(&m, &p, &n) == -1,
+	    "msg_text refuses CR and LF");
+	msgin_free(&in);
+
+	msgin_init(&in);
+	msg_b_init(&b);
+	msg_b_text(&b, "a\nb", 3);
+	CHECK(build_trip(&b, &in, &m) == 0 && msg_rest(&m, &p, &n) == 0 &&
+	    n == 3 && msg_end(&m) == 0, "msg_rest takes any bytes");
+	msgin_free(&in);
+
+	msgin_init(&in);
+	msg_b_init(&b);
+	msg_b_text(&b, "no nul here", 11);
+	CHECK(build_trip(&b, &in, &m) == 0 &&
+	    msg_str(&m, big, sizeof(big)) == -1,
+	    "msg_str without a NUL fails");
+	msgin_free(&in);
+
+	msg_b_init(&b);
+	for (int i = 0; i < MSG_BUILD_MAX / 4 + 1; i++)
+		msg_b_u32(&b, (uint32_t)i);
+	CHECK(b.over && build_trip(&b, &in, &m) == -1 && errno == EMSGSIZE,
+	    "a builder that overflowed is refused: EMSGSIZE");
+	msg_b_init(&b);
+	msg_b_str(&b, "a\0b", 3);
+	CHECK(b.over, "a str holding a NUL cannot be built");
+}
+
 int
 main(void)
 {
@@ -1020,6 +1202,8 @@ main(void)
 	test_eof();
 	test_putv_ids();
 	test_send_raw();
+	test_fd_rules();
+	test_getters();
 	CHECK(start > 0 && fd_count() == start,
 	    "no descriptor leaked (%d open at start and end)", start);
 	return unit_done();

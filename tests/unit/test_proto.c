@@ -1,6 +1,7 @@
 /*
  * test_proto.c - unit tests for common/proto.c: nick syntax, reserved
- * guest names and the duration format of /who.
+ * guest names, the seconds of /timeout, the duration format of /who,
+ * and cutting text without splitting a UTF-8 character.
  */
 #include <string.h>
 
@@ -86,11 +87,48 @@ test_duration(void)
 	    "short buffer: truncated, NUL-terminated, full length returned");
 }
 
+/* proto_seconds: digits only, 0 .. PROTO_TIMEOUT_MAX. */
+static void
+test_seconds(void)
+{
+	static const char *bad[] = { "", "-1", "+1", " 1", "1 ", "1s", "0x10",
+	    "604801", "99999999999999999999", "1.5" };
+	uint32_t v = 7;
+
+	CHECK(proto_seconds("0", 1, &v) == 0 && v == 0, "\"0\" is 0");
+	CHECK(proto_seconds("300", 3, &v) == 0 && v == 300, "\"300\"");
+	CHECK(proto_seconds("604800", 6, &v) == 0 && v == PROTO_TIMEOUT_MAX,
+	    "the maximum, a week");
+	CHECK(proto_seconds("0007", 4, &v) == 0 && v == 7, "leading zeros");
+	CHECK(proto_seconds("12x", 2, &v) == 0 && v == 12,
+	    "only the given length is read");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(proto_seconds(bad[i], strlen(bad[i]), &v) == -1,
+		    "\"%s\" is refused", bad[i]);
+}
+
+/* proto_cut: at most max bytes, never inside a character. */
+static void
+test_cut(void)
+{
+	/* "a" then U+00E9 (2 bytes), U+65E5 (3), U+1F600 (4) */
+	static const char s[] = "a\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80";
+	static const size_t want[] = { 0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10 };
+
+	for (size_t max = 0; max <= 10; max++)
+		CHECK(proto_cut(s, 10, max) == want[max],
+		    "proto_cut to %zu bytes keeps %zu", max, want[max]);
+	CHECK(proto_cut(s, 10, 200) == 10, "short text is kept whole");
+	CHECK(proto_cut("abcdef", 6, 3) == 3, "ASCII is cut at max");
+}
+
 int
 main(void)
 {
 	test_nick_valid();
 	test_nick_reserved();
+	test_seconds();
 	test_duration();
+	test_cut();
 	return unit_done();
 }
