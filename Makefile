@@ -40,6 +40,10 @@ COMMON_SRC = $(wildcard common/*.c)
 SERVER_SRC = $(COMMON_SRC) $(wildcard master/*.c) $(wildcard worker/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o)
+# Every module but the master's main(): what a unit test may link.  An
+# archive, so a test pulls in only the modules it calls.
+LIB	   = $(B)/libforkchat.a
+LIB_OBJ	   = $(filter-out $(B)/master/main.o,$(SERVER_OBJ))
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_SRC   = $(wildcard tests/tools/*.c)
@@ -54,9 +58,14 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/tests/%: tests/unit/%.c $(COMMON_OBJ)
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(B)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJ)
+	$(CC) $(CPPFLAGS) -Imaster -Iworker $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(LIB)
 
 $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)

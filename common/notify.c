@@ -6,8 +6,7 @@
  * one datagram.  The watchdog interval is half of $WATCHDOG_USEC, and
  * only when $WATCHDOG_PID, if set, names us.
  *
- * Public: notify_init, notify_enabled, notify_watchdog_ms, notify_send,
- * notify_close.
+ * Public: notify_init, notify_enabled, notify_watchdog_ms, notify_send.
  */
 #include <errno.h>
 #include <limits.h>
@@ -31,24 +30,12 @@ static struct sockaddr_un notify_addr;
 static socklen_t notify_len;
 static int64_t watchdog_ms;
 
-/* A decimal environment value; -1 if unset or not a number. */
-static long long
-env_number(const char *name)
-{
-	const char *v = getenv(name);
-	unsigned long long n;
-
-	if (v == NULL || num_whole(v, &n) == -1 || n > LLONG_MAX)
-		return -1;
-	return (long long)n;
-}
-
 /* Watchdog: half the interval systemd expects, if it is ours. */
 static void
 notify_watchdog_init(void)
 {
-	long long usec = env_number("WATCHDOG_USEC");
-	long long pid = env_number("WATCHDOG_PID");
+	long long usec = num_env("WATCHDOG_USEC", LLONG_MAX);
+	long long pid = num_env("WATCHDOG_PID", LLONG_MAX);
 
 	if (usec > 0 && (pid == -1 || pid == (long long)getpid()))
 		watchdog_ms = usec / 2000 > 0 ? usec / 2000 : 1;
@@ -117,13 +104,4 @@ notify_send(const char *fmt, ...)
 		    (struct sockaddr *)&notify_addr, notify_len);
 	} while (n == -1 && errno == EINTR);
 	return n == -1 ? -1 : 0;
-}
-
-/* Forget the socket (a forked child must not speak for the master). */
-void
-notify_close(void)
-{
-	if (notify_fd != -1)
-		(void)close(notify_fd);
-	notify_fd = -1;
 }

@@ -2,12 +2,14 @@
  * num.c - parse unsigned decimal numbers strictly.
  *
  * Public: num_parse (a number at the start of a string, and where it
- * ends), num_whole (the whole string is one number).  -1 with errno set
+ * ends), num_whole (the whole string is one number), num_env (an
+ * environment variable that holds one).  -1 with errno set
  * (EINVAL: no digit, or junk after; ERANGE: too large).
  */
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "num.h"
 
@@ -49,4 +51,16 @@ num_whole(const char *s, unsigned long long *out)
 		return -1;
 	}
 	return 0;
+}
+
+/* The number in environment variable name, at most max; -1 if unset or not one. */
+long long
+num_env(const char *name, long long max)
+{
+	const char *v = getenv(name);
+	unsigned long long n;
+
+	if (v == NULL || num_whole(v, &n) == -1 || n > (unsigned long long)max)
+		return -1;
+	return (long long)n;
 }

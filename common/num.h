@@ -8,5 +8,6 @@
 
 int	num_parse(const char *, const char **, unsigned long long *);
 int	num_whole(const char *, unsigned long long *);
+long long num_env(const char *, long long);
 
 #endif

@@ -3,18 +3,22 @@
  *
  * Public: os_now_ms, os_subreaper, os_set_name, os_close_except,
  * os_signals_default, os_random, os_fork_sibling, os_unsetenv,
- * os_sched_batch, os_read_head.  Each returns -1 with errno set on failure.
+ * os_sched_batch, os_read_head, os_status_text, os_nearer, os_timeout.
+ * Each returns -1 with errno set on failure.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -183,4 +187,35 @@ os_read_head(const char *path, char *buf, size_t size)
 	if (n >= 0)
 		buf[n] = '\0';
 	return n;
+}
+
+/* "signal 9" or "status 3": how a process ended, from its wait status. */
+const char *
+os_status_text(int status, char *buf, size_t size)
+{
+	if (WIFSIGNALED(status))
+		(void)snprintf(buf, size, "signal %d", WTERMSIG(status));
+	else
+		(void)snprintf(buf, size, "status %d", WEXITSTATUS(status));
+	return buf;
+}
+
+/* The nearer of two deadlines (ms), OS_NO_DEADLINE meaning none. */
+int64_t
+os_nearer(int64_t a, int64_t b)
+{
+	if (a == OS_NO_DEADLINE)
+		return b;
+	return b == OS_NO_DEADLINE || a < b ? a : b;
+}
+
+/* A poll()/epoll_wait() timeout that ends at deadline: -1 for none. */
+int
+os_timeout(int64_t deadline, int64_t now)
+{
+	if (deadline == OS_NO_DEADLINE)
+		return -1;
+	if (deadline <= now)
+		return 0;
+	return deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
 }

@@ -10,7 +10,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define OS_NO_DEADLINE	0		/* a deadline that is not set */
+
 int64_t	os_now_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
+int64_t	os_nearer(int64_t, int64_t);	/* the nearer of two deadlines */
+int	os_timeout(int64_t, int64_t);	/* poll timeout until a deadline */
 int	os_subreaper(void);		/* PR_SET_CHILD_SUBREAPER */
 int	os_set_name(const char *);	/* PR_SET_NAME: what ps -o comm shows */
 int	os_close_except(int, int);	/* close every fd > 2 but these */
@@ -20,5 +24,6 @@ pid_t	os_fork_sibling(void);		/* clone(CLONE_PARENT): our parent's child */
 int	os_unsetenv(const char *);	/* unsetenv(3), the text blanked too */
 int	os_sched_batch(void);		/* SCHED_BATCH for us and our forks */
 ssize_t	os_read_head(const char *, char *, size_t); /* one read, NUL-ended */
+const char *os_status_text(int, char *, size_t); /* "signal 9", "status 1" */
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * sigpipe.c - the self-pipe: a signal becomes one byte the loop reads.
  *
- * Public: sigpipe_open, sigpipe_catch, sigpipe_fd, sigpipe_next,
- * sigpipe_close.  The handler does one thing, async-signal-safely: write
+ * Public: sigpipe_open, sigpipe_catch, sigpipe_fd, sigpipe_next.  The
+ * handler does one thing, async-signal-safely: write
  * the signal number.  A full pipe drops the byte, which is harmless:
  * enough bytes are already waiting to wake the loop, and the loop reaps
  * with WNOHANG until nothing is left, whatever the count.
@@ -72,15 +72,4 @@ sigpipe_next(void)
 	if (n == 0)
 		errno = EPIPE;
 	return -1;
-}
-
-/* In a forked child: forget the master's pipe. */
-void
-sigpipe_close(void)
-{
-	for (int i = 0; i < 2; i++) {
-		if (sigpipe_fds[i] != -1)
-			(void)close(sigpipe_fds[i]);
-		sigpipe_fds[i] = -1;
-	}
 }

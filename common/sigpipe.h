@@ -4,8 +4,8 @@
  * sigpipe_open() makes a non-blocking, close-on-exec pipe; the handler
  * installed by sigpipe_catch() only writes the signal number to it as
  * one byte, keeping errno.  The event loop polls sigpipe_fd() and takes
- * signals out with sigpipe_next().  After fork() a child that is not
- * the master calls sigpipe_close().
+ * signals out with sigpipe_next().  A process forked from one that
+ * caught signals this way sets its own dispositions (os_signals_default).
  */
 #ifndef FORKCHAT_SIGPIPE_H
 #define FORKCHAT_SIGPIPE_H
@@ -14,6 +14,5 @@ int	sigpipe_open(void);
 int	sigpipe_catch(int);
 int	sigpipe_fd(void);
 int	sigpipe_next(void);
-void	sigpipe_close(void);
 
 #endif

@@ -190,18 +190,6 @@ sock_tune_client(int fd)
 
 #define LISTEN_FDS_START	3	/* sd_listen_fds(3): the first one */
 
-/* A decimal environment variable; -1 if unset or not a number. */
-static long
-env_long(const char *name)
-{
-	const char *v = getenv(name);
-	unsigned long long n;
-
-	if (v == NULL || num_whole(v, &n) == -1 || n > LONG_MAX)
-		return -1;
-	return (long)n;
-}
-
 /* Is fd a listening TCP-style stream socket? */
 static int
 sock_is_listener(int fd)
@@ -226,13 +214,14 @@ sock_is_listener(int fd)
 int
 sock_activated(int *fds, int max, int *bad)
 {
-	long pid = env_long("LISTEN_PID"), n = env_long("LISTEN_FDS");
+	long long pid = num_env("LISTEN_PID", LONG_MAX),
+	    n = num_env("LISTEN_FDS", INT_MAX);
 	int fd;
 
 	(void)os_unsetenv("LISTEN_PID");
 	(void)os_unsetenv("LISTEN_FDS");
 	(void)os_unsetenv("LISTEN_FDNAMES");
-	if (pid != (long)getpid() || n <= 0)
+	if (pid != (long long)getpid() || n <= 0)
 		return 0;
 	if (n > max) {
 		errno = EMFILE;

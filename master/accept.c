@@ -14,8 +14,8 @@
  * process is out of descriptors, a reserved one is given up for a moment
  * so the waiting client can be told, instead of being left to spin on.
  *
- * Public: accept_open, accept_close, accept_ready, accept_resume_all,
- * accept_reserve_open.
+ * Public: accept_open, accept_close, accept_ready, accept_end_turn,
+ * accept_deadline, accept_waiting, accept_reserve_open.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,23 +23,38 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accept.h"
+#include "chat.h"
+#include "conf.h"
 #include "ev.h"
+#include "fan.h"
 #include "log.h"
-#include "master.h"
 #include "os.h"
+#include "service.h"
 #include "sock.h"
+#include "spawn.h"
 
 #define ACCEPT_BATCH	64	/* per listener per turn: fairness */
 #define ACCEPT_PAUSE_MS	100	/* out of descriptors with no reserve */
 
+struct listener {
+	struct src src;		/* first: events point here */
+	int	 fd;
+	bool	 paused;
+	char	 name[SOCK_ADDR_MAX];
+};
+
+static struct listener listeners[CONFIG_MAX_LISTEN];
+static int nlisteners;
 static int reserve_fd = -1;	/* given up when accept() hits EMFILE */
+static int64_t resume_at;	/* out of descriptors: accept again then */
 
 /* Accepted clients waiting for a spare, oldest first (a ring). */
 static struct {
 	int	 fd;
 	char	 peer[SOCK_ADDR_MAX];
 } waitq[ACCEPT_WAIT_MAX];
-static unsigned wait_head;
+static unsigned wait_head, nwaiting;
 
 /* Watch every listener again, or stop watching them all. */
 static void
@@ -47,12 +62,12 @@ accept_listen_all(bool on)
 {
 	struct listener *l;
 
-	for (int i = 0; i < M.nlisteners; i++) {
-		l = &M.listeners[i];
+	for (int i = 0; i < nlisteners; i++) {
+		l = &listeners[i];
 		if (l->fd == -1 || l->paused != on)
 			continue;
 		l->paused = !on;
-		if (ev_mod(M.ep, l->fd, on ? EV_READ : 0, l) == -1)
+		if (ev_mod(server.ep, l->fd, on ? EV_READ : 0, l) == -1)
 			log_panic("epoll_ctl(MOD) for %s: %s", l->name,
 			    strerror(errno));
 	}
@@ -72,10 +87,10 @@ static int
 accept_watch(struct listener *l, const char *what)
 {
 	l->src.kind = SRC_LISTENER;
-	M.nlisteners++;
+	nlisteners++;
 	if (sock_name(l->fd, l->name, sizeof(l->name)) == -1)
 		(void)snprintf(l->name, sizeof(l->name), "%s", what);
-	if (ev_add(M.ep, l->fd, EV_READ, l) == -1) {
+	if (ev_add(server.ep, l->fd, EV_READ, l) == -1) {
 		log_error("epoll_ctl(ADD) for %s: %s", l->name, strerror(errno));
 		return -1;
 	}
@@ -91,20 +106,20 @@ accept_open(void)
 
 	if ((n = service_sockets(fds, CONFIG_MAX_LISTEN)) > 0) {
 		for (int i = 0; i < n; i++) {
-			M.listeners[i].fd = fds[i];
-			if (accept_watch(&M.listeners[i], "LISTEN_FDS") == -1)
+			listeners[i].fd = fds[i];
+			if (accept_watch(&listeners[i], "LISTEN_FDS") == -1)
 				return -1;
 		}
 		return 0;
 	}
-	for (int i = 0; i < M.cfg.nlisten; i++) {
-		if ((M.listeners[i].fd = sock_listen(M.cfg.listen[i])) == -1) {
-			log_error("cannot listen on %s: %s", M.cfg.listen[i],
+	for (int i = 0; i < conf.nlisten; i++) {
+		if ((listeners[i].fd = sock_listen(conf.listen[i])) == -1) {
+			log_error("cannot listen on %s: %s", conf.listen[i],
 			    errno == EINVAL ? "not an address of the form "
 			    "IPV4:PORT, [IPV6]:PORT or *:PORT" : strerror(errno));
 			return -1;
 		}
-		if (accept_watch(&M.listeners[i], M.cfg.listen[i]) == -1)
+		if (accept_watch(&listeners[i], conf.listen[i]) == -1)
 			return -1;
 	}
 	return 0;
@@ -117,7 +132,7 @@ wait_pop(char *peer, size_t size)
 	unsigned i = wait_head;
 
 	wait_head = (wait_head + 1) % ACCEPT_WAIT_MAX;
-	M.nwaiting--;
+	nwaiting--;
 	(void)snprintf(peer, size, "%s", waitq[i].peer);
 	return waitq[i].fd;
 }
@@ -128,10 +143,10 @@ accept_close(void)
 {
 	static const char bye[] = "ERR server shutting down\r\n";
 	char peer[SOCK_ADDR_MAX];
-	unsigned n = M.nwaiting;
+	unsigned n = nwaiting;
 	int fd;
 
-	while (M.nwaiting > 0) {
+	while (nwaiting > 0) {
 		fd = wait_pop(peer, sizeof(peer));
 		if (write(fd, bye, sizeof(bye) - 1) == -1)
 			log_debug("telling %s we are stopping: %s", peer,
@@ -141,12 +156,12 @@ accept_close(void)
 	if (n > 0)
 		log_notice("%u connection%s waiting for a worker closed", n,
 		    n == 1 ? "" : "s");
-	for (int i = 0; i < M.nlisteners; i++) {
-		if (M.listeners[i].fd == -1)
+	for (int i = 0; i < nlisteners; i++) {
+		if (listeners[i].fd == -1)
 			continue;
-		(void)ev_del(M.ep, M.listeners[i].fd);
-		(void)close(M.listeners[i].fd);
-		M.listeners[i].fd = -1;
+		(void)ev_del(server.ep, listeners[i].fd);
+		(void)close(listeners[i].fd);
+		listeners[i].fd = -1;
 	}
 }
 
@@ -162,7 +177,7 @@ accept_reject(int fd, const char *peer, const char *why)
 	if (n > 0 && write(fd, line, (size_t)n) == -1)
 		log_debug("telling %s we are busy: %s", peer, strerror(errno));
 	(void)close(fd);
-	M.stats.rejected++;
+	server.stats.rejected++;
 	log_warning("refused connection from %s: %s", peer, why);
 }
 
@@ -172,25 +187,26 @@ accept_handoff(struct child *c, int fd, const char *peer)
 {
 	struct msg_build b;
 
-	c->id = ++M.last_id;
-	(void)snprintf(c->nick, sizeof(c->nick), "guest%u", c->id);
-	(void)snprintf(c->peer, sizeof(c->peer), "%s", peer);
-	c->since_ms = c->active_ms = os_now_ms();
-	c->read_timeout = M.cfg.idle_timeout;
+	c->client.id = ++server.last_id;
+	(void)snprintf(c->client.nick, sizeof(c->client.nick), "guest%u",
+	    c->client.id);
+	(void)snprintf(c->client.peer, sizeof(c->client.peer), "%s", peer);
+	c->client.since_ms = c->client.active_ms = os_now_ms();
+	c->client.read_timeout = conf.idle_timeout;
 	msg_b_init(&b);
-	msg_b_u32(&b, c->read_timeout);
-	msg_b_str(&b, c->nick, strlen(c->nick));
-	msg_b_str(&b, c->peer, strlen(c->peer));
+	msg_b_u32(&b, c->client.read_timeout);
+	msg_b_str(&b, c->client.nick, strlen(c->client.nick));
+	msg_b_str(&b, c->client.peer, strlen(c->client.peer));
 	/* A spare's queue is empty, and b fits: this cannot fail. */
-	if (b.over || msg_put_fd(&c->out, MSG_CLIENT, c->id, b.data, b.len,
-	    fd) == -1)
+	if (b.over || msg_put_fd(&c->chan.out, MSG_CLIENT, c->client.id,
+	    b.data, b.len, fd) == -1)
 		log_panic("queueing a client for worker %ld: %s", (long)c->pid,
 		    strerror(errno));
-	relay_flush(c);
-	M.stats.clients_total++;
-	if (M.nclients > M.stats.clients_peak)
-		M.stats.clients_peak = M.nclients;
-	relay_join(c);
+	fan_flush(c);
+	server.stats.clients_total++;
+	if (children.nclients > server.stats.clients_peak)
+		server.stats.clients_peak = children.nclients;
+	chat_join(c);
 }
 
 /* Take one accepted connection: to a spare, to wait, or refused. */
@@ -201,26 +217,26 @@ accept_one(int fd, const char *peer)
 	struct child *c;
 	unsigned i;
 
-	if (M.nclients + M.nwaiting >= M.cfg.max_clients) {
+	if (children.nclients + nwaiting >= conf.max_clients) {
 		(void)snprintf(why, sizeof(why), "server full (%u client%s); "
-		    "try again later", M.cfg.max_clients,
-		    M.cfg.max_clients == 1 ? "" : "s");
+		    "try again later", conf.max_clients,
+		    conf.max_clients == 1 ? "" : "s");
 		accept_reject(fd, peer, why);
 		return;
 	}
-	if (M.nwaiting == 0 && (c = spawn_take_spare()) != NULL) {
+	if (nwaiting == 0 && (c = spawn_take_spare()) != NULL) {
 		accept_handoff(c, fd, peer);
 		return;
 	}
-	if (os_now_ms() < M.spawn_retry) {	/* forking has just failed */
+	if (spawn_retry_at() != OS_NO_DEADLINE) {	/* forking just failed */
 		accept_reject(fd, peer, "server busy (cannot start a worker); "
 		    "try again later");
 		return;
 	}
-	i = (wait_head + M.nwaiting) % ACCEPT_WAIT_MAX;
+	i = (wait_head + nwaiting) % ACCEPT_WAIT_MAX;
 	waitq[i].fd = fd;
 	(void)snprintf(waitq[i].peer, sizeof(waitq[i].peer), "%s", peer);
-	M.nwaiting++;
+	nwaiting++;
 }
 
 /*
@@ -234,13 +250,13 @@ accept_serve_waiting(void)
 	struct child *c;
 	int fd;
 
-	while (M.nwaiting > 0 && M.nspares > 0) {
+	while (nwaiting > 0 && children.nspares > 0) {
 		c = spawn_take_spare();
 		fd = wait_pop(peer, sizeof(peer));
 		accept_handoff(c, fd, peer);
 	}
-	while (M.nwaiting > 0 && M.nstarting == 0 &&
-	    os_now_ms() < M.spawn_retry) {
+	while (nwaiting > 0 && children.nstarting == 0 &&
+	    spawn_retry_at() != OS_NO_DEADLINE) {
 		fd = wait_pop(peer, sizeof(peer));
 		accept_reject(fd, peer, "server busy (cannot start a worker); "
 		    "try again later");
@@ -257,8 +273,8 @@ accept_emfile(struct listener *l)
 	if (reserve_fd == -1) {
 		/* Nothing to spare: stop watching for a moment. */
 		l->paused = true;
-		M.accept_resume = os_now_ms() + ACCEPT_PAUSE_MS;
-		(void)ev_mod(M.ep, l->fd, 0, l);
+		resume_at = os_now_ms() + ACCEPT_PAUSE_MS;
+		(void)ev_mod(server.ep, l->fd, 0, l);
 		return;
 	}
 	(void)close(reserve_fd);
@@ -276,8 +292,9 @@ accept_ready(struct listener *l)
 	char peer[SOCK_ADDR_MAX];
 	int fd;
 
-	for (int i = 0; i < ACCEPT_BATCH && M.phase == PHASE_RUNNING; i++) {
-		if (M.nwaiting == ACCEPT_WAIT_MAX) {
+	for (int i = 0; i < ACCEPT_BATCH && server.phase == PHASE_RUNNING;
+	    i++) {
+		if (nwaiting == ACCEPT_WAIT_MAX) {
 			accept_listen_all(false);	/* until some are served */
 			return;
 		}
@@ -304,16 +321,30 @@ accept_ready(struct listener *l)
  * descriptors is over.
  */
 void
-accept_resume_all(int64_t now)
+accept_end_turn(int64_t now)
 {
 	accept_serve_waiting();
-	if (M.nwaiting == ACCEPT_WAIT_MAX)
+	if (nwaiting == ACCEPT_WAIT_MAX || server.phase != PHASE_RUNNING)
 		return;
-	if (M.accept_resume != 0 && now < M.accept_resume)
+	if (resume_at != OS_NO_DEADLINE && now < resume_at)
 		return;
-	if (M.accept_resume != 0) {
-		M.accept_resume = 0;
+	if (resume_at != OS_NO_DEADLINE) {
+		resume_at = OS_NO_DEADLINE;
 		(void)accept_reserve_open();
 	}
 	accept_listen_all(true);
+}
+
+/* When accepting resumes after running out of descriptors, if paused. */
+int64_t
+accept_deadline(void)
+{
+	return resume_at;
+}
+
+/* Accepted clients waiting for a spare. */
+unsigned
+accept_waiting(void)
+{
+	return nwaiting;
 }

@@ -1,26 +1,56 @@
 /*
- * conf.c - the configuration in force: built from the file and the
- * command line, reloaded on SIGHUP, and the operator password.
+ * conf.c - the configuration in force, and the operator password.
  *
  * conf_build() is the one recipe, used at start and on reload: built-in
- * defaults, then the file (-c), then each -o in order, then -l.  A
- * reload that fails leaves everything as it was.  Listening sockets stay
- * as they are: a reload that changes them is refused, loudly.
+ * defaults, then the file (-c), then each -o in order, then -l.  The
+ * sources are given once (conf_sources) and kept for reloads.
  *
- * Public: conf_build, conf_password, conf_reload.
+ * The operator password is the first line of oper_password_file, or,
+ * without one, a random password made at start, logged once, and kept
+ * across reloads.  It is compared in constant time.
+ *
+ * Public: conf, conf_sources, conf_path, conf_build, conf_password_for,
+ * conf_password_set, conf_password_ok.
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "conf.h"
 #include "log.h"
-#include "master.h"
 #include "os.h"
 #include "sock.h"
 
 #define PASSWORD_LEN	16		/* random password: characters */
+
+struct config conf;
+
+static const char *path;		/* -c, or NULL */
+static char **overrides;		/* -o key=value */
+static int noverrides;
+static char **cli_listen;		/* -l */
+static int ncli_listen;
+
+static char password[PASSWORD_MAX + 2];	/* "": none needed; +2: see below */
+static bool password_random;
+
+/* Where the configuration comes from, kept for every reload. */
+void
+conf_sources(const char *file, char **ov, int nov, char **listen, int nl)
+{
+	path = file;
+	overrides = ov;
+	noverrides = nov;
+	cli_listen = listen;
+	ncli_listen = nl;
+}
+
+/* The configuration file, or NULL for defaults and -o only. */
+const char *
+conf_path(void)
+{
+	return path;
+}
 
 /* Every listen address must parse now, not fail later at bind time. */
 static int
@@ -47,17 +77,16 @@ conf_build(struct config *cfg, char *err, size_t errlen)
 	bool cleared = false;
 
 	config_defaults(cfg);
-	if (M.config_path != NULL &&
-	    config_load(cfg, M.config_path, err, errlen) == -1)
+	if (path != NULL && config_load(cfg, path, err, errlen) == -1)
 		return -1;
-	for (int i = 0; i < M.noverrides; i++)
-		if (config_set_kv(cfg, M.overrides[i], &cleared, err,
+	for (int i = 0; i < noverrides; i++)
+		if (config_set_kv(cfg, overrides[i], &cleared, err,
 		    errlen) == -1)
 			return -1;
-	if (M.ncli_listen > 0)
+	if (ncli_listen > 0)
 		config_listen_clear(cfg);
-	for (int i = 0; i < M.ncli_listen; i++) {
-		if (config_set(cfg, "listen", M.cli_listen[i], msg,
+	for (int i = 0; i < ncli_listen; i++) {
+		if (config_set(cfg, "listen", cli_listen[i], msg,
 		    sizeof(msg)) == -1) {
 			(void)snprintf(err, errlen, "-l: %s", msg);
 			return -1;
@@ -73,28 +102,28 @@ conf_build(struct config *cfg, char *err, size_t errlen)
 
 /* The first line of the password file. */
 static int
-conf_read_password(const char *path, char *out, size_t size, char *err,
+conf_read_password(const char *file, char *out, size_t size, char *err,
     size_t errlen)
 {
 	ssize_t n;
 
-	if ((n = os_read_head(path, out, size)) == -1)
+	if ((n = os_read_head(file, out, size)) == -1)
 		goto fail;
 	if (out[strcspn(out, "\r\n")] == '\0' && (size_t)n == size - 1) {
 		(void)snprintf(err, errlen, "oper_password_file %s: the first "
-		    "line is longer than %zu bytes", path, size - 2);
+		    "line is longer than %zu bytes", file, size - 2);
 		return -1;
 	}
 	out[strcspn(out, "\r\n")] = '\0';
 	if (out[0] == '\0') {
 		(void)snprintf(err, errlen, "oper_password_file %s: the first "
-		    "line is empty", path);
+		    "line is empty", file);
 		return -1;
 	}
 	return 0;
 fail:
 	(void)snprintf(err, errlen, "cannot read oper_password_file %s: %s",
-	    path, strerror(errno));
+	    file, strerror(errno));
 	return -1;
 }
 
@@ -114,33 +143,34 @@ conf_random_password(char *out, size_t size)
 }
 
 /*
- * The operator password cfg asks for: "" when admin = everyone, the
- * file's first line, or (no file) the random one we already have or a
- * new one, logged once so the operator can use it.  -1 with err set.
+ * The operator password cfg asks for, into out (size at least
+ * PASSWORD_MAX + 2: one byte more than a line may hold tells a line too
+ * long): "" when admin = everyone, the file's first line, or (no file)
+ * the random one we already have or a new one, logged once so the
+ * operator can use it.  *random says which.  -1 with err set.
  */
 int
-conf_password(const struct config *cfg, char *out, size_t size, char *err,
-    size_t errlen)
+conf_password_for(const struct config *cfg, char *out, size_t size,
+    bool *random, char *err, size_t errlen)
 {
+	*random = false;
 	if (cfg->admin == ADMIN_EVERYONE) {
 		out[0] = '\0';
 		return 0;
 	}
-	if (cfg->oper_password_file != NULL) {
-		if (conf_read_password(cfg->oper_password_file, out, size, err,
-		    errlen) == -1)
-			return -1;
-		M.password_random = false;
+	if (cfg->oper_password_file != NULL)
+		return conf_read_password(cfg->oper_password_file, out, size,
+		    err, errlen);
+	*random = true;
+	if (password_random && password[0] != '\0') {
+		(void)snprintf(out, size, "%s", password);
 		return 0;
 	}
-	if (M.password_random && out[0] != '\0')
-		return 0;
 	if (conf_random_password(out, size) == -1) {
 		(void)snprintf(err, errlen, "cannot make a random operator "
 		    "password: %s", strerror(errno));
 		return -1;
 	}
-	M.password_random = true;
 	/* It must reach the operator, even past a quiet log_level. */
 	log_msg(log_enabled(LL_NOTICE) ? LL_NOTICE : log_enabled(LL_WARNING) ?
 	    LL_WARNING : LL_ERROR, "operator password for this run: %s (set "
@@ -148,123 +178,27 @@ conf_password(const struct config *cfg, char *out, size_t size, char *err,
 	return 0;
 }
 
-/* Do two configurations listen on the same addresses, in order? */
-static bool
-conf_same_listen(const struct config *a, const struct config *b)
-{
-	if (a->nlisten != b->nlisten)
-		return false;
-	for (int i = 0; i < a->nlisten; i++)
-		if (strcmp(a->listen[i], b->listen[i]) != 0)
-			return false;
-	return true;
-}
-
-/* Are two optional strings the same (both unset counts)? */
-static bool
-same_string(const char *a, const char *b)
-{
-	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-/* The user and group were dropped to at start: they cannot change. */
-static void
-conf_keep_account(struct config *next)
-{
-	char err[CONFIG_ERR_MAX];
-
-	if (same_string(M.cfg.user, next->user) &&
-	    same_string(M.cfg.group, next->group))
-		return;
-	log_warning("reload: user and group cannot change while running; "
-	    "keeping the old ones (restart to change them)");
-	free(next->user);
-	free(next->group);
-	next->user = next->group = NULL;
-	if (M.cfg.user != NULL)
-		(void)config_set(next, "user", M.cfg.user, err, sizeof(err));
-	if (M.cfg.group != NULL)
-		(void)config_set(next, "group", M.cfg.group, err, sizeof(err));
-}
-
-/* Spares beyond the new pool size go; their exit is quiet. */
-static void
-conf_trim_spares(void)
-{
-	struct child *c;
-
-	while (M.nspares > M.cfg.spare_workers &&
-	    (c = TAILQ_LAST(&M.spares, childq)) != NULL) {
-		child_set_state(c, CHILD_LEAVING);
-		relay_control(c, MSG_SHUTDOWN);
-	}
-}
-
-/* A reload that cannot be applied: say why; keep everything. */
-static void
-conf_reload_failed(struct config *next, const char *err)
-{
-	log_error("reload failed: %s; the old configuration stays in force",
-	    err);
-	service_reloaded(err);
-	config_free(next);
-}
-
-/* SIGHUP: build the configuration anew; apply it, or keep the old. */
+/* Put a password from conf_password_for() in force. */
 void
-conf_reload(void)
+conf_password_set(const char *pw, bool random)
 {
-	char err[CONFIG_ERR_MAX], pw[sizeof(M.password)];
-	struct config next;
-	struct buf text;
-	struct childq *lists[] = { &M.starting, &M.spares, &M.clients };
-	struct child *c;
+	(void)snprintf(password, sizeof(password), "%s", pw);
+	password_random = random;
+}
 
-	log_notice("SIGHUP: reloading %s", M.config_path ? M.config_path :
-	    "the configuration (no -c file: defaults and -o only)");
-	service_reloading();
-	memcpy(pw, M.password, sizeof(M.password));
-	if (conf_build(&next, err, sizeof(err)) == -1 ||
-	    conf_password(&next, pw, sizeof(pw), err, sizeof(err)) == -1 ||
-	    limits_check(&next, err, sizeof(err)) == -1) {
-		conf_reload_failed(&next, err);
-		return;
-	}
-	if (!conf_same_listen(&M.cfg, &next))
-		log_warning("reload: listen addresses cannot change while "
-		    "running; keeping the old ones (restart to change them)");
-	conf_keep_account(&next);
-	/* The listeners stay as they are, and so does the list. */
-	config_listen_clear(&next);
-	for (int i = 0; i < M.cfg.nlisten; i++)
-		(void)config_set(&next, "listen", M.cfg.listen[i], err,
-		    sizeof(err));
-	/* Workers must be able to take it, or nobody does. */
-	buf_init(&text, MSG_MAX_PAYLOAD);
-	if (config_dump(&next, &text) == -1) {
-		buf_free(&text);
-		conf_reload_failed(&next, "the configuration is too large to "
-		    "send to workers");
-		return;
-	}
-	config_free(&M.cfg);
-	M.cfg = next;
-	memcpy(M.password, pw, sizeof(M.password));
-	log_init(config_journal(&M.cfg));
-	log_set_level(M.cfg.log_level);
-	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-		TAILQ_FOREACH(c, lists[i], entry)
-			c->out.out.limit = M.cfg.max_output_queue + CHAN_HEADROOM;
-	conf_trim_spares();
-	relay_config(&text);
-	buf_free(&text);
-	/* Workers forked from now on get it from a new forker. */
-	forker_stop();
-	service_reloaded(NULL);
-	log_notice("configuration reloaded: up to %u client%s, %u spare "
-	    "worker%s, admin = %s, %d pipe program%s", M.cfg.max_clients,
-	    M.cfg.max_clients == 1 ? "" : "s",
-	    M.cfg.spare_workers, M.cfg.spare_workers == 1 ? "" : "s",
-	    M.cfg.admin == ADMIN_EVERYONE ? "everyone" : "operators",
-	    M.cfg.npipes, M.cfg.npipes == 1 ? "" : "s");
+/*
+ * Is guess the operator password?  In time that depends on the
+ * password's length only, never on where a guess first differs.
+ */
+bool
+conf_password_ok(const char *guess, size_t glen)
+{
+	size_t slen = strlen(password);
+	volatile unsigned char diff = glen != slen;
+
+	if (slen == 0)
+		return false;		/* none is needed, so none is right */
+	for (size_t i = 0; i < slen; i++)
+		diff |= (unsigned char)(password[i] ^ (i < glen ? guess[i] : 0));
+	return diff == 0;
 }

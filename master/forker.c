@@ -25,8 +25,8 @@
  * end-of-file (the master shut its end down, or died) the forker
  * answers what it has and exits 0.
  *
- * Public: forker_start, forker_request, forker_reply, forker_stop,
- * forker_kill, forker_reaped, forker_lost, forker_pid, forker_ready,
+ * Public: forker_start, forker_attach, forker_request, forker_reply, forker_stop,
+ * forker_kill, forker_reaped, forker_lost, forker_pid, forker_accepting,
  * forker_running.
  */
 #include <errno.h>
@@ -38,19 +38,22 @@
 #include <unistd.h>
 
 #include "ev.h"
+#include "forker.h"
 #include "log.h"
-#include "master.h"
 #include "os.h"
+#include "sock.h"
+#include "state.h"
 #include "../worker/worker.h"
 
 #define EX_FORKER	71		/* the forker could not run at all */
 
+/* The forker we have, as the master sees it. */
 static struct {
 	struct src src;			/* first: events point here */
 	int	 fd;			/* our end; -1 if none */
 	pid_t	 pid;			/* 0 once reaped, or none */
 	bool	 stopping;		/* we shut our end down */
-} F = { .src.kind = SRC_FORKER, .fd = -1 };
+} forker = { .src.kind = SRC_FORKER, .fd = -1 };
 
 /* A request: one byte, and one descriptor beside it. */
 struct fdmsg {
@@ -107,12 +110,12 @@ forker_recv_fd(int s, int *fd)
  * replaces the forker), read where they lie, in pages it shares.
  */
 static _Noreturn void
-forker_child(int s, int ch)
+forker_child(int s, int ch, const struct config *cfg)
 {
 	(void)close(s);
 	if (os_close_except(ch, -1) == -1)
 		_exit(EX_FORKER);
-	worker_main(ch, &M.cfg);
+	worker_main(ch, cfg);
 }
 
 /*
@@ -120,7 +123,7 @@ forker_child(int s, int ch)
  * wait for, and a master that is slow to read its answers holds it back.
  */
 static _Noreturn void
-forker_main(int s)
+forker_main(int s, const struct config *cfg)
 {
 	int32_t answer;
 	pid_t pid;
@@ -136,7 +139,7 @@ forker_main(int s)
 			_exit(EX_FORKER);
 		}
 		if ((pid = os_fork_sibling()) == 0)
-			forker_child(s, ch);
+			forker_child(s, ch, cfg);
 		answer = pid == -1 ? -errno : (int32_t)pid;
 		(void)close(ch);
 		while (send(s, &answer, sizeof(answer), MSG_NOSIGNAL) == -1)
@@ -146,13 +149,15 @@ forker_main(int s)
 }
 
 /*
- * Fork the forker.  Signals are blocked across fork() so that no handler
- * of the master's runs in it; it leaves them at their defaults but
- * ignores the four a whole process group gets, as workers do (its
- * workers inherit that), and keeps no descriptor but stdio and its end.
+ * Fork the forker, whose workers will run with cfg as it is now (the
+ * forker's copy never changes).  Signals are blocked across fork() so
+ * that no handler of the master's runs in it; it leaves them at their
+ * defaults but ignores the four a whole process group gets, as workers
+ * do (its workers inherit that), and keeps no descriptor but stdio and
+ * its end.
  */
 int
-forker_start(void)
+forker_start(const struct config *cfg)
 {
 	sigset_t all, old;
 	int sv[2], saved;
@@ -172,7 +177,7 @@ forker_start(void)
 		    os_close_except(sv[1], -1) == -1 ||
 		    sigprocmask(SIG_SETMASK, &old, NULL) == -1)
 			_exit(EX_FORKER);
-		forker_main(sv[1]);
+		forker_main(sv[1], cfg);
 	}
 	saved = errno;
 	if (sigprocmask(SIG_SETMASK, &old, NULL) == -1)
@@ -181,12 +186,7 @@ forker_start(void)
 	if (pid == -1)
 		goto fail;
 	(void)close(sv[1]);
-	if (sock_nonblock(sv[0]) == -1 ||
-	    ev_add(M.ep, sv[0], EV_READ, &F.src) == -1)
-		log_panic("cannot watch the forker: %s", strerror(errno));
-	F.fd = sv[0];
-	F.pid = pid;
-	F.stopping = false;
+	forker_attach(sv[0], pid);
 	log_info("forker %ld started", (long)pid);
 	return 0;
 fail:
@@ -197,6 +197,21 @@ fail:
 	return -1;
 }
 
+/*
+ * Use fd, our end of a forker's socket, and pid, that forker: the one
+ * forker_start() forked, or (in a test) a stand-in playing its part.
+ */
+void
+forker_attach(int fd, pid_t pid)
+{
+	if (sock_nonblock(fd) == -1 ||
+	    ev_add(server.ep, fd, EV_READ, &forker.src) == -1)
+		log_panic("cannot watch the forker: %s", strerror(errno));
+	forker.fd = fd;
+	forker.pid = pid;
+	forker.stopping = false;
+}
+
 /* Ask for a worker on channel end ch (which the forker dups); 0 or -1. */
 int
 forker_request(int ch)
@@ -204,7 +219,7 @@ forker_request(int ch)
 	struct fdmsg m;
 	struct cmsghdr *c;
 
-	if (F.fd == -1 || F.stopping) {
+	if (forker.fd == -1 || forker.stopping) {
 		errno = ESRCH;
 		return -1;
 	}
@@ -215,7 +230,7 @@ forker_request(int ch)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &ch, sizeof(int));
-	while (sendmsg(F.fd, &m.mh, MSG_NOSIGNAL) == -1)
+	while (sendmsg(forker.fd, &m.mh, MSG_NOSIGNAL) == -1)
 		if (errno != EINTR)
 			return -1;
 	return 0;
@@ -230,9 +245,9 @@ forker_reply(int32_t *answer)
 {
 	ssize_t n;
 
-	if (F.fd == -1)
+	if (forker.fd == -1)
 		return -1;
-	while ((n = recv(F.fd, answer, sizeof(*answer), 0)) == -1 &&
+	while ((n = recv(forker.fd, answer, sizeof(*answer), 0)) == -1 &&
 	    errno == EINTR)
 		;
 	if (n == sizeof(*answer))
@@ -251,13 +266,13 @@ forker_reply(int32_t *answer)
 void
 forker_lost(void)
 {
-	if (F.fd == -1)
+	if (forker.fd == -1)
 		return;
-	if (ev_del(M.ep, F.fd) == -1)
+	if (ev_del(server.ep, forker.fd) == -1)
 		log_panic("epoll_ctl(DEL) failed for the forker: %s",
 		    strerror(errno));
-	(void)close(F.fd);
-	F.fd = -1;
+	(void)close(forker.fd);
+	forker.fd = -1;
 }
 
 /*
@@ -267,10 +282,10 @@ forker_lost(void)
 void
 forker_stop(void)
 {
-	if (F.fd == -1 || F.stopping)
+	if (forker.fd == -1 || forker.stopping)
 		return;
-	F.stopping = true;
-	if (shutdown(F.fd, SHUT_WR) == -1)
+	forker.stopping = true;
+	if (shutdown(forker.fd, SHUT_WR) == -1)
 		log_panic("shutdown() of the forker's socket failed: %s",
 		    strerror(errno));
 }
@@ -279,8 +294,8 @@ forker_stop(void)
 void
 forker_kill(void)
 {
-	if (F.pid != 0 && kill(F.pid, SIGKILL) == -1 && errno != ESRCH)
-		log_panic("kill(%ld, SIGKILL) failed: %s", (long)F.pid,
+	if (forker.pid != 0 && kill(forker.pid, SIGKILL) == -1 && errno != ESRCH)
+		log_panic("kill(%ld, SIGKILL) failed: %s", (long)forker.pid,
 		    strerror(errno));
 }
 
@@ -288,21 +303,21 @@ forker_kill(void)
 pid_t
 forker_pid(void)
 {
-	return F.pid;
+	return forker.pid;
 }
 
 /* True while requests can be made. */
 bool
-forker_ready(void)
+forker_accepting(void)
 {
-	return F.fd != -1 && !F.stopping;
+	return forker.fd != -1 && !forker.stopping;
 }
 
 /* True until the forker is reaped and its socket closed. */
 bool
 forker_running(void)
 {
-	return F.pid != 0 || F.fd != -1;
+	return forker.pid != 0 || forker.fd != -1;
 }
 
 /* Reaped: expected after forker_stop(), a warning otherwise. */
@@ -311,11 +326,11 @@ forker_reaped(int status)
 {
 	char how[32];
 
-	(void)exit_text(status, how, sizeof(how));
-	if (M.phase == PHASE_RUNNING && !F.stopping)
+	(void)os_status_text(status, how, sizeof(how));
+	if (server.phase == PHASE_RUNNING && !forker.stopping)
 		log_warning("forker %ld died: %s; forking a new one",
-		    (long)F.pid, how);
+		    (long)forker.pid, how);
 	else
-		log_debug("reaped forker %ld: %s", (long)F.pid, how);
-	F.pid = 0;
+		log_debug("reaped forker %ld: %s", (long)forker.pid, how);
+	forker.pid = 0;
 }

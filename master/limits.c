@@ -25,7 +25,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "master.h"
+#include "accept.h"
+#include "limits.h"
 #include "num.h"
 #include "os.h"
 

@@ -1,36 +1,47 @@
 /*
- * main.c - forkchatd's master: options, configuration, set-up, the event
- * loop, and shutdown in stages.
+ * main.c - forkchatd's master: options, set-up, the event loop, and
+ * shutdown in stages.
  *
  * The loop waits in epoll with a timeout taken from the nearest deadline
  * and, each turn, acts in a fixed order: signals (shutdown first, then
- * reaping), worker channels, new connections; then deadlines, the spare
- * pool, and one flush of everything queued during the turn.
+ * a reload, then reaping), the forker's answers, worker channels, new
+ * connections; then deadlines, the spare pool, and one flush of
+ * everything queued during the turn.  The modules below it call
+ * downwards only; what the child table has to tell the chat (a worker
+ * reaped) comes up through the hooks set here.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "accept.h"
+#include "chat.h"
+#include "conf.h"
+#include "dispatch.h"
 #include "ev.h"
+#include "fan.h"
+#include "forker.h"
+#include "limits.h"
 #include "log.h"
-#include "master.h"
 #include "os.h"
+#include "reload.h"
+#include "service.h"
 #include "sigpipe.h"
-#include "sock.h"
+#include "spawn.h"
 
 #define EX_OK		0
 #define EX_FAIL		1
 #define EX_USAGE	2
 #define EX_CONFIG	78
 #define MAX_EVENTS	256
+#define MAX_OVERRIDES	64
 
-struct master M;
-
+static struct src sigsrc = { .kind = SRC_SIGNAL };
+static int64_t grace_deadline;		/* PHASE_DRAINING ends then */
 static uint64_t reaped_at_stop;		/* for the shutdown summary */
 
 /* The synopsis and options, to stdout (-h) or stderr (a usage error). */
@@ -46,9 +57,27 @@ usage(FILE *f)
 	    "  -o key=value   set a configuration key, over the file "
 	    "(repeatable)\n"
 	    "  -t             check the configuration and exit\n"
-	    "  -h             show this help and exit\n"
-	    "  -V             show the version and exit\n"
+	    "  -h, --help     show this help and exit\n"
+	    "  -V, --version  show the version and exit\n"
 	    "See forkchatd(8) and forkchatd.conf(5).\n");
+}
+
+/* A usage error: say it, show the usage, exit 2. */
+static _Noreturn void usage_fail(const char *, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static _Noreturn void
+usage_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "forkchatd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	exit(EX_USAGE);
 }
 
 /* A configuration error: say it and exit 78 (EX_CONFIG). */
@@ -59,45 +88,86 @@ config_fail(const char *what, const char *err)
 	exit(EX_CONFIG);
 }
 
+/* --help and --version, the long options people try first. */
+static void
+long_options(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			exit(EX_OK);
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("forkchatd %s\n", FORKCHAT_VERSION);
+			exit(EX_OK);
+		}
+		if (strncmp(argv[i], "--", 2) == 0)
+			usage_fail("unknown option %s", argv[i]);
+	}
+}
+
 /* "-o" wants key=value: anything else is a usage error (exit 2). */
 static void
 check_override(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
 
-	if (eq == NULL || eq == kv || eq - kv >= 64) {
-		fprintf(stderr, "forkchatd: -o takes key=value, not '%s'\n", kv);
-		usage(stderr);
-		exit(EX_USAGE);
-	}
+	if (eq == NULL || eq == kv || eq - kv >= 64)
+		usage_fail("-o takes key=value, not '%s'", kv);
+}
+
+/* -t: check what a start would, say so, exit. */
+static _Noreturn void
+check_only(int noverrides)
+{
+	char err[CONFIG_ERR_MAX], pw[PASSWORD_MAX + 2];
+	bool random;
+
+	/* A password file must be readable; a random one is not made. */
+	if ((conf.oper_password_file != NULL &&
+	    conf_password_for(&conf, pw, sizeof(pw), &random, err,
+	    sizeof(err)) == -1) ||
+	    service_check_account(&conf, err, sizeof(err)) == -1 ||
+	    limits_check(&conf, err, sizeof(err)) == -1)
+		config_fail("", err);
+	printf("forkchatd: configuration %s", conf_path() ? conf_path() :
+	    "(built-in defaults)");
+	if (noverrides > 0)
+		printf(" with %d -o override%s", noverrides,
+		    noverrides == 1 ? "" : "s");
+	printf(" is ok\n");
+	exit(EX_OK);
 }
 
 /* Parse the command line and build the configuration; -t ends here. */
 static void
 configure(int argc, char **argv)
 {
-	static char *listens[CONFIG_MAX_LISTEN], *ov[64];
+	static char *listens[CONFIG_MAX_LISTEN], *ov[MAX_OVERRIDES];
 	char err[CONFIG_ERR_MAX];
-	int ch, test = 0;
+	const char *path = NULL;
+	int ch, test = 0, nl = 0, no = 0;
 
-	while ((ch = getopt(argc, argv, "c:hl:o:tV")) != -1) {
+	long_options(argc, argv);
+	opterr = 0;
+	while ((ch = getopt(argc, argv, ":c:hl:o:tV")) != -1) {
 		switch (ch) {
 		case 'c':
-			M.config_path = optarg;
+			path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			exit(EX_OK);
 		case 'l':
-			if (M.ncli_listen == CONFIG_MAX_LISTEN)
+			if (nl == CONFIG_MAX_LISTEN)
 				config_fail("-l", "too many addresses (max 16)");
-			listens[M.ncli_listen++] = optarg;
+			listens[nl++] = optarg;
 			break;
 		case 'o':
-			if (M.noverrides == (int)(sizeof(ov) / sizeof(ov[0])))
+			if (no == MAX_OVERRIDES)
 				config_fail("-o", "too many overrides (max 64)");
 			check_override(optarg);
-			ov[M.noverrides++] = optarg;
+			ov[no++] = optarg;
 			break;
 		case 't':
 			test = 1;
@@ -105,62 +175,51 @@ configure(int argc, char **argv)
 		case 'V':
 			printf("forkchatd %s\n", FORKCHAT_VERSION);
 			exit(EX_OK);
+		case ':':
+			usage_fail("option -%c needs an argument", optopt);
 		default:
-			usage(stderr);
-			exit(EX_USAGE);
+			usage_fail("unknown option -%c", optopt);
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "forkchatd: unexpected argument '%s'\n",
-		    argv[optind]);
-		usage(stderr);
-		exit(EX_USAGE);
-	}
-	M.cli_listen = listens;
-	M.overrides = ov;
-	if (conf_build(&M.cfg, err, sizeof(err)) == -1)
+	if (optind != argc)
+		usage_fail("unexpected argument '%s'", argv[optind]);
+	conf_sources(path, ov, no, listens, nl);
+	if (conf_build(&conf, err, sizeof(err)) == -1)
 		config_fail("", err);
-	if (test) {
-		/* A password file must be readable; a random one is not made. */
-		if ((M.cfg.oper_password_file != NULL &&
-		    conf_password(&M.cfg, M.password, sizeof(M.password), err,
-		    sizeof(err)) == -1) ||
-		    service_check_account(&M.cfg, err, sizeof(err)) == -1 ||
-		    limits_check(&M.cfg, err, sizeof(err)) == -1)
-			config_fail("", err);
-		printf("forkchatd: configuration %s is ok\n",
-		    M.config_path ? M.config_path : "(built-in defaults)");
-		exit(EX_OK);
-	}
+	if (test)
+		check_only(no);
 }
 
 /* Ready once the first spares are up (or could not be forked). */
 static void
 master_ready(void)
 {
-	if (M.ready || M.nstarting > 0 || M.phase != PHASE_RUNNING)
+	if (service_is_ready() || children.nstarting > 0 ||
+	    server.phase != PHASE_RUNNING)
 		return;
-	M.ready = true;
-	log_notice("ready: %u spare worker%s, up to %u client%s", M.nspares,
-	    M.nspares == 1 ? "" : "s", M.cfg.max_clients,
-	    M.cfg.max_clients == 1 ? "" : "s");
+	log_notice("ready: %u spare worker%s, up to %u client%s",
+	    children.nspares, children.nspares == 1 ? "" : "s",
+	    conf.max_clients, conf.max_clients == 1 ? "" : "s");
 	service_ready();
 }
 
-/* Signals, subreaper, epoll, listeners, the spare pool. */
+/* A reaped worker's client is gone: tell the chat. */
 static void
-setup(void)
+master_child_gone(struct child *c, const char *why)
+{
+	if (c->state == CHILD_CLIENT)
+		chat_leave(c, why);
+	else
+		chat_left(c, why);
+}
+
+/* Signals: the self-pipe in epoll, each caught signal a byte in it. */
+static void
+setup_signals(void)
 {
 	static const int caught[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP,
 	    SIGCHLD };
-	char err[CONFIG_ERR_MAX];
-	struct buf text;
 
-	log_init(config_journal(&M.cfg));
-	log_set_level(M.cfg.log_level);
-	service_init();
-	M.started_ms = os_now_ms();
-	spawn_init();
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigpipe_open() == -1)
 		log_fatal(EX_FAIL, "cannot set up signal handling: %s",
 		    strerror(errno));
@@ -168,37 +227,65 @@ setup(void)
 		if (sigpipe_catch(caught[i]) == -1)
 			log_fatal(EX_FAIL, "sigaction(%d) failed: %s", caught[i],
 			    strerror(errno));
+	if (ev_add(server.ep, sigpipe_fd(), EV_READ, &sigsrc) == -1)
+		log_fatal(EX_FAIL, "cannot set up epoll: %s", strerror(errno));
+}
+
+/* The operator password, and the account to run as. */
+static void
+setup_password(void)
+{
+	char err[CONFIG_ERR_MAX], pw[PASSWORD_MAX + 2];
+	bool random;
+
+	if (service_check_account(&conf, err, sizeof(err)) == -1)
+		log_fatal(EX_FAIL, "%s", err);
+	if (conf_password_for(&conf, pw, sizeof(pw), &random, err,
+	    sizeof(err)) == -1)
+		log_fatal(EX_CONFIG, "%s", err);
+	conf_password_set(pw, random);
+}
+
+/* Signals, subreaper, epoll, listeners, the forker, the spare pool. */
+static void
+setup(void)
+{
+	static const struct spawn_hooks hooks = { dispatch_drain,
+	    master_child_gone };
+	char err[CONFIG_ERR_MAX];
+	struct buf text;
+
+	log_init(config_journal(&conf));
+	log_set_level(conf.log_level);
+	service_init();
+	server.started_ms = os_now_ms();
+	spawn_init(&hooks);
+	if ((server.ep = ev_open()) == -1)
+		log_fatal(EX_FAIL, "cannot set up epoll: %s", strerror(errno));
+	setup_signals();
 	if (os_subreaper() == -1)
 		log_fatal(EX_FAIL, "prctl(PR_SET_CHILD_SUBREAPER) failed: %s",
 		    strerror(errno));
-	M.sigsrc.kind = SRC_SIGNAL;
-	if ((M.ep = ev_open()) == -1 ||
-	    ev_add(M.ep, sigpipe_fd(), EV_READ, &M.sigsrc) == -1)
-		log_fatal(EX_FAIL, "cannot set up epoll: %s", strerror(errno));
 	if (accept_reserve_open() == -1)
 		log_fatal(EX_FAIL, "cannot open /dev/null: %s", strerror(errno));
 	/* A reload sends it to workers: start only with what a reload takes. */
 	buf_init(&text, MSG_MAX_PAYLOAD);
-	if (config_dump(&M.cfg, &text) == -1)
+	if (config_dump(&conf, &text) == -1)
 		log_fatal(EX_CONFIG, "the configuration is too large to send "
 		    "to workers");
 	buf_free(&text);
 	log_notice("forkchatd %s starting, pid %ld", FORKCHAT_VERSION,
 	    (long)getpid());
-	if (service_check_account(&M.cfg, err, sizeof(err)) == -1)
-		log_fatal(EX_FAIL, "%s", err);
-	if (conf_password(&M.cfg, M.password, sizeof(M.password), err,
-	    sizeof(err)) == -1)
-		log_fatal(EX_CONFIG, "%s", err);
+	setup_password();
 	if (accept_open() == -1)
 		exit(EX_FAIL);
-	service_drop_privileges(&M.cfg);
-	if (limits_check(&M.cfg, err, sizeof(err)) == -1)
+	service_drop_privileges(&conf);
+	if (limits_check(&conf, err, sizeof(err)) == -1)
 		log_fatal(EX_CONFIG, "%s", err);
 	/* Forked now, the forker holds no more than this; see forker.c. */
-	if (forker_start() == -1)
+	if (forker_start(&conf) == -1)
 		log_fatal(EX_FAIL, "cannot fork: %s", strerror(errno));
-	spawn_refill(os_now_ms());
+	spawn_refill(os_now_ms(), 0);
 	master_ready();			/* now, if no spare is wanted */
 }
 
@@ -214,22 +301,37 @@ signame(int signo)
 static void
 master_terminate(const char *why)
 {
-	uint64_t before = M.stats.killed;
+	unsigned n;
 
-	M.phase = PHASE_KILLING;
-	spawn_kill_all();
-	if (M.stats.killed > before)
-		log_notice("killing %llu worker%s %s",
-		    (unsigned long long)(M.stats.killed - before),
-		    M.stats.killed - before == 1 ? "" : "s", why);
+	server.phase = PHASE_KILLING;
+	if ((n = spawn_kill_all()) > 0)
+		log_notice("killing %u worker%s %s", n, n == 1 ? "" : "s", why);
+}
+
+/* Ask every child to say goodbye and exit; no new ones. */
+static void
+master_goodbye_all(void)
+{
+	struct childq *lists[] = { &children.starting, &children.spares,
+	    &children.clients, &children.leaving };
+	struct child *c, *next;
+
+	forker_stop();
+	/* fan_control may kill a child and move it off its list. */
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		for (c = TAILQ_FIRST(lists[i]); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, entry);
+			fan_control(c, MSG_SHUTDOWN);
+		}
+	}
 }
 
 /* SIGINT/SIGTERM: stop accepting, say goodbye, wait out the grace. */
 static void
 master_stop(int signo)
 {
-	if (M.phase != PHASE_RUNNING) {
-		if (M.phase == PHASE_DRAINING) {
+	if (server.phase != PHASE_RUNNING) {
+		if (server.phase == PHASE_DRAINING) {
 			log_notice("%s again: not waiting any longer",
 			    signame(signo));
 			master_terminate("still running");
@@ -237,15 +339,15 @@ master_stop(int signo)
 		return;
 	}
 	log_notice("%s: shutting down, %u client%s, grace %u s",
-	    signame(signo), M.nclients, M.nclients == 1 ? "" : "s",
-	    M.cfg.shutdown_grace);
-	reaped_at_stop = M.stats.reaped;
-	M.phase = PHASE_DRAINING;
+	    signame(signo), children.nclients,
+	    children.nclients == 1 ? "" : "s", conf.shutdown_grace);
+	reaped_at_stop = server.stats.reaped;
+	server.phase = PHASE_DRAINING;
 	service_stopping();
 	accept_close();
-	spawn_signal_all();
-	M.grace_deadline = os_now_ms() + (int64_t)M.cfg.shutdown_grace * 1000;
-	if (M.cfg.shutdown_grace == 0)
+	master_goodbye_all();
+	grace_deadline = os_now_ms() + (int64_t)conf.shutdown_grace * 1000;
+	if (conf.shutdown_grace == 0)
 		master_terminate("at once (shutdown_grace is 0)");
 }
 
@@ -253,103 +355,86 @@ master_stop(int signo)
 static void
 master_quit(void)
 {
-	log_notice("SIGQUIT: immediate shutdown, %u client%s", M.nclients,
-	    M.nclients == 1 ? "" : "s");
-	if (M.phase == PHASE_RUNNING) {
-		reaped_at_stop = M.stats.reaped;
+	log_notice("SIGQUIT: immediate shutdown, %u client%s",
+	    children.nclients, children.nclients == 1 ? "" : "s");
+	if (server.phase == PHASE_RUNNING) {
+		reaped_at_stop = server.stats.reaped;
 		service_stopping();
 	}
 	accept_close();
 	master_terminate("at once");
 }
 
-/* Drain the self-pipe: shutdown requests first, then reap. */
+/*
+ * Drain the self-pipe, then act in a fixed order whatever order the
+ * signals came in: a shutdown wins over a reload that came with it,
+ * and reaping comes last.
+ */
 static void
 master_signals(void)
 {
-	bool chld = false;
+	bool chld = false, hup = false;
 	int s;
 
 	while ((s = sigpipe_next()) > 0) {
-		switch (s) {
-		case SIGINT:
-		case SIGTERM:
+		if (s == SIGINT || s == SIGTERM)
 			master_stop(s);
-			break;
-		case SIGQUIT:
+		else if (s == SIGQUIT)
 			master_quit();
-			break;
-		case SIGHUP:
-			if (M.phase == PHASE_RUNNING)
-				conf_reload();
-			else
-				log_notice("SIGHUP ignored: shutting down");
-			break;
-		case SIGCHLD:
-			chld = true;
-			break;
-		default:
-			break;
-		}
+		hup |= s == SIGHUP;
+		chld |= s == SIGCHLD;
 	}
 	if (s == -1)
 		log_panic("reading the signal pipe: %s", strerror(errno));
+	if (hup && server.phase == PHASE_RUNNING)
+		reload_run();
+	else if (hup)
+		log_notice("SIGHUP ignored: shutting down");
 	if (chld)
 		spawn_reap();
-}
-
-/* The nearer of two deadlines, 0 meaning none. */
-static int64_t
-nearer(int64_t a, int64_t b)
-{
-	if (a == 0)
-		return b;
-	return b == 0 || a < b ? a : b;
 }
 
 /* How long epoll may wait: until the nearest deadline, or forever. */
 static int
 master_timeout(int64_t now)
 {
-	int64_t d = 0;
+	int64_t d = OS_NO_DEADLINE;
 
-	if (M.phase == PHASE_DRAINING)
-		d = M.grace_deadline;
-	if (M.spawn_retry > now && M.phase == PHASE_RUNNING)
-		d = nearer(d, M.spawn_retry);
-	d = nearer(d, M.accept_resume);
-	d = nearer(d, service_deadline());
-	d = nearer(d, relay_deadline());
-	if (d == 0)
-		return -1;
-	if (d <= now)
-		return 0;
-	return d - now > INT_MAX ? INT_MAX : (int)(d - now);
+	if (server.phase == PHASE_DRAINING)
+		d = grace_deadline;
+	if (server.phase == PHASE_RUNNING)
+		d = os_nearer(d, spawn_retry_at());
+	d = os_nearer(d, accept_deadline());
+	d = os_nearer(d, service_deadline());
+	d = os_nearer(d, fan_deadline());
+	return os_timeout(d, now);
+}
+
+/* A worker's channel: what it says, or room to write to it. */
+static void
+master_channel(struct child *c, int events)
+{
+	if (c->state == CHILD_DEAD)
+		return;
+	if (events & (EV_READ | EV_ERROR))
+		dispatch_event(c);
+	if (events & EV_WRITE)
+		fan_flush(c);
 }
 
 /* Handle one turn's events in the fixed order. */
 static void
 master_events(const struct ev_event *ev, int n)
 {
-	struct child *c;
-
 	for (int i = 0; i < n; i++)
 		if (((struct src *)ev[i].ptr)->kind == SRC_SIGNAL)
 			master_signals();
 	for (int i = 0; i < n; i++)
 		if (((struct src *)ev[i].ptr)->kind == SRC_FORKER)
-			spawn_forker_ready();
-	for (int i = 0; i < n; i++) {
-		if (((struct src *)ev[i].ptr)->kind != SRC_CHILD)
-			continue;
-		c = ev[i].ptr;
-		if (c->state == CHILD_DEAD)
-			continue;
-		if (ev[i].events & (EV_READ | EV_ERROR))
-			relay_dispatch(c);
-		if (ev[i].events & EV_WRITE)
-			relay_flush(c);
-	}
+			spawn_forker_event();
+	for (int i = 0; i < n; i++)
+		if (((struct src *)ev[i].ptr)->kind == SRC_CHILD)
+			master_channel(ev[i].ptr, ev[i].events);
 	for (int i = 0; i < n; i++)
 		if (((struct src *)ev[i].ptr)->kind == SRC_LISTENER)
 			accept_ready(ev[i].ptr);
@@ -363,23 +448,23 @@ master_loop(void)
 	int64_t now;
 	int n;
 
-	while (M.phase == PHASE_RUNNING || M.nchildren > 0 ||
-	    M.norphans > 0 || forker_running()) {
-		n = ev_wait(M.ep, ev, MAX_EVENTS, master_timeout(os_now_ms()));
+	while (server.phase == PHASE_RUNNING || spawn_busy()) {
+		n = ev_wait(server.ep, ev, MAX_EVENTS,
+		    master_timeout(os_now_ms()));
 		if (n == -1 && errno != EINTR)
 			log_fatal(EX_FAIL, "epoll_wait() failed: %s",
 			    strerror(errno));
 		if (n > 0)
 			master_events(ev, n);
 		now = os_now_ms();
-		if (M.phase == PHASE_DRAINING && now >= M.grace_deadline)
+		if (server.phase == PHASE_DRAINING && now >= grace_deadline)
 			master_terminate("that did not exit within the grace "
 			    "period");
-		accept_resume_all(now);
-		spawn_refill(now);
+		accept_end_turn(now);
+		spawn_refill(now, accept_waiting());
 		master_ready();
 		service_tick(now);
-		relay_flush_dirty();
+		fan_end_turn();
 		spawn_collect();
 	}
 }
@@ -391,10 +476,11 @@ main(int argc, char **argv)
 	setup();
 	master_loop();
 	log_notice("shutdown complete: %llu worker%s reaped, %llu of them "
-	    "killed", (unsigned long long)(M.stats.reaped - reaped_at_stop),
-	    M.stats.reaped - reaped_at_stop == 1 ? "" : "s",
-	    (unsigned long long)M.stats.killed);
+	    "killed",
+	    (unsigned long long)(server.stats.reaped - reaped_at_stop),
+	    server.stats.reaped - reaped_at_stop == 1 ? "" : "s",
+	    (unsigned long long)server.stats.killed);
 	accept_close();
-	config_free(&M.cfg);
+	config_free(&conf);
 	return EX_OK;
 }

@@ -17,11 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "master.h"
+#include "fan.h"
+#include "forker.h"
 #include "num.h"
 #include "os.h"
 #include "proto.h"
+#include "ps.h"
 
 #define PS_FIELDS	19		/* /proc/PID/stat fields 4 to 22 */
 
@@ -130,14 +131,15 @@ ps_mark(struct proc *all, size_t n)
 static const struct child *
 ps_job_owner(pid_t pgid, const struct orphan **orphan)
 {
-	const struct childq *lists[] = { &M.clients, &M.leaving };
+	const struct childq *lists[] = { &children.clients,
+	    &children.leaving };
 	const struct child *c;
 	const struct orphan *o;
 
 	*orphan = NULL;
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		TAILQ_FOREACH(c, lists[i], entry)
-			if (c->job_pid == pgid)
+			if (c->job.pid == pgid)
 				return c;
 	for (o = spawn_orphans(); o != NULL; o = o->next)
 		if (o->pid == pgid)
@@ -161,36 +163,37 @@ ps_line(struct child *to, const struct proc *p, double age)
 	} else if (c != NULL) {
 		role = c->state == CHILD_SPARE ? "spare" : "worker";
 		if (c->state != CHILD_SPARE) {
-			(void)snprintf(id, sizeof(id), "#%u", c->id);
-			nick = c->nick;
+			(void)snprintf(id, sizeof(id), "#%u", c->client.id);
+			nick = c->client.nick;
 		}
 		prog = c->state == CHILD_LEAVING ? "(leaving)" : "";
 	} else if ((owner = ps_job_owner(p->pgid, &o)) != NULL) {
 		role = "pipe";
-		(void)snprintf(id, sizeof(id), "#%u", owner->id);
-		nick = owner->nick;
-		prog = owner->job_name;
+		(void)snprintf(id, sizeof(id), "#%u", owner->client.id);
+		nick = owner->client.nick;
+		prog = owner->job.name;
 	} else if (o != NULL) {
 		role = "pipe";
 		(void)snprintf(id, sizeof(id), "#%u", o->id);
 		prog = o->name;
 	}
 	(void)proto_duration(agebuf, sizeof(agebuf), (long long)age);
-	relay_notice(to, "%7ld %7ld %-7s %-6s %-16s %c %-7s %s", (long)p->pid,
+	fan_line(to, "%7ld %7ld %-7s %-6s %-16s %c %-7s %s", (long)p->pid,
 	    (long)p->ppid, role, id, nick, p->state, agebuf, prog);
 }
 
-/* "/ps": every live process of the server, pipe jobs included. */
-void
-ps_list(struct child *to)
+/* MSG_PS "/ps": every live process of the server, pipe jobs included. */
+int
+ps_list(struct child *to, struct msg *m)
 {
 	double hz = (double)sysconf(_SC_CLK_TCK), base = 0;
 	struct proc *all;
 	size_t n, listed = 0;
 
+	(void)m;
 	if ((all = ps_scan(&n)) == NULL) {
-		relay_notice(to, "ERR cannot read /proc: %s", strerror(errno));
-		return;
+		fan_line(to, "ERR cannot read /proc: %s", strerror(errno));
+		return 0;
 	}
 	ps_mark(all, n);
 	/*
@@ -200,8 +203,8 @@ ps_list(struct child *to)
 	for (size_t i = 0; i < n; i++)
 		if (all[i].pid == getpid())
 			base = (double)all[i].start / hz +
-			    (double)(os_now_ms() - M.started_ms) / 1000;
-	relay_notice(to, "%7s %7s %-7s %-6s %-16s %c %-7s %s", "PID", "PPID",
+			    (double)(os_now_ms() - server.started_ms) / 1000;
+	fan_line(to, "%7s %7s %-7s %-6s %-16s %c %-7s %s", "PID", "PPID",
 	    "ROLE", "CLIENT", "NICK", 'S', "AGE", "PROGRAM");
 	for (size_t i = 0; i < n; i++) {
 		if (!all[i].ours)
@@ -209,7 +212,8 @@ ps_list(struct child *to)
 		ps_line(to, &all[i], base - (double)all[i].start / hz);
 		listed++;
 	}
-	relay_notice(to, "*** end of /ps (%zu process%s)", listed,
+	fan_line(to, "*** end of /ps (%zu process%s)", listed,
 	    listed == 1 ? "" : "es");
 	free(all);
+	return 0;
 }

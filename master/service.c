@@ -9,7 +9,7 @@
  * shutdown drains; WATCHDOG=1 at half of WATCHDOG_USEC.  A loop that is
  * stuck sends no WATCHDOG=1, which is the point.
  *
- * Public: service_init, service_sockets, service_ready,
+ * Public: service_init, service_sockets, service_is_ready, service_ready,
  * service_reloading, service_reloaded, service_stopping,
  * service_deadline, service_tick, service_check_account,
  * service_drop_privileges.
@@ -23,10 +23,11 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "master.h"
 #include "notify.h"
 #include "os.h"
+#include "service.h"
 #include "sock.h"
+#include "spawn.h"
 
 #define STATUS_EVERY_MS	1000		/* STATUS= at most this often */
 #define EXTEND_EVERY_MS	2000		/* EXTEND_TIMEOUT_USEC= while draining */
@@ -72,16 +73,23 @@ service_sockets(int *fds, int max)
 static void
 service_status(int64_t now)
 {
-	if (M.phase == PHASE_RUNNING)
+	if (server.phase == PHASE_RUNNING)
 		(void)notify_send("STATUS=%u client%s, %u spare worker%s",
-		    M.nclients, M.nclients == 1 ? "" : "s", M.nspares,
-		    M.nspares == 1 ? "" : "s");
+		    children.nclients, children.nclients == 1 ? "" : "s",
+		    children.nspares, children.nspares == 1 ? "" : "s");
 	else
 		(void)notify_send("STATUS=shutting down: %u worker%s left",
-		    M.nchildren, M.nchildren == 1 ? "" : "s");
-	sent_clients = M.nclients;
-	sent_spares = M.nspares;
+		    children.nchildren, children.nchildren == 1 ? "" : "s");
+	sent_clients = children.nclients;
+	sent_spares = children.nspares;
 	next_status = now + STATUS_EVERY_MS;
+}
+
+/* Has the server said it is ready (it says so once)? */
+bool
+service_is_ready(void)
+{
+	return ready;
 }
 
 /* Listeners up, spares forked: READY=1. */
@@ -126,28 +134,20 @@ service_stopping(void)
 	next_extend = os_now_ms();
 }
 
-/* The nearer of two deadlines, 0 meaning none. */
-static int64_t
-nearer(int64_t a, int64_t b)
-{
-	if (a == 0)
-		return b;
-	return b == 0 || a < b ? a : b;
-}
-
-/* When the service manager next needs a word from us; 0 for never. */
+/* When the service manager next needs a word from us, if ever. */
 int64_t
 service_deadline(void)
 {
-	int64_t d = 0;
+	int64_t d = OS_NO_DEADLINE;
 
 	if (!notify_enabled() || !ready)
-		return 0;
-	if (M.nclients != sent_clients || M.nspares != sent_spares)
+		return OS_NO_DEADLINE;
+	if (children.nclients != sent_clients ||
+	    children.nspares != sent_spares)
 		d = next_status;
-	d = nearer(d, next_watchdog);
-	if (M.phase != PHASE_RUNNING)
-		d = nearer(d, next_extend);
+	d = os_nearer(d, next_watchdog);
+	if (server.phase != PHASE_RUNNING)
+		d = os_nearer(d, next_extend);
 	return d;
 }
 
@@ -157,14 +157,14 @@ service_tick(int64_t now)
 {
 	if (!notify_enabled() || !ready)
 		return;
-	if ((M.nclients != sent_clients || M.nspares != sent_spares) &&
-	    now >= next_status)
+	if ((children.nclients != sent_clients ||
+	    children.nspares != sent_spares) && now >= next_status)
 		service_status(now);
 	if (next_watchdog != 0 && now >= next_watchdog) {
 		(void)notify_send("WATCHDOG=1");
 		next_watchdog = now + notify_watchdog_ms();
 	}
-	if (M.phase != PHASE_RUNNING && now >= next_extend) {
+	if (server.phase != PHASE_RUNNING && now >= next_extend) {
 		(void)notify_send("EXTEND_TIMEOUT_USEC=%lld", EXTEND_BY_USEC);
 		next_extend = now + EXTEND_EVERY_MS;
 	}

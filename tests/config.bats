@@ -85,18 +85,33 @@ start_raw() {
 	[ -z "$stderr" ]
 }
 
-@test "an unknown option: exit 2, usage on stderr" {
+@test "--help and --version work like -h and -V" {
+	run --separate-stderr "$FORKCHATD" --help
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "usage: forkchatd [-htV] [-c file] [-l addr:port]... [-o key=value]..." ]]
+	[ -z "$stderr" ]
+	run --separate-stderr "$FORKCHATD" --version
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^forkchatd\ [0-9] ]]
+	[ -z "$stderr" ]
+}
+
+@test "an unknown option: exit 2, named by forkchatd, usage on stderr" {
 	run --separate-stderr "$FORKCHATD" -x
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
-	[[ $stderr == *"invalid option -- 'x'"* ]]
+	[ "${stderr%%$'\n'*}" = "forkchatd: unknown option -x" ]
 	[[ $stderr == *"usage: forkchatd "* ]]
+	run --separate-stderr "$FORKCHATD" --verbose
+	[ "$status" -eq 2 ]
+	[ "${stderr%%$'\n'*}" = "forkchatd: unknown option --verbose" ]
 }
 
-@test "an option missing its argument: exit 2, usage on stderr" {
+@test "an option missing its argument: exit 2, named, usage on stderr" {
 	run --separate-stderr "$FORKCHATD" -c
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
+	[ "${stderr%%$'\n'*}" = "forkchatd: option -c needs an argument" ]
 	[[ $stderr == *"usage: forkchatd "* ]]
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # shellcheck shell=bash
-# faults: every fault of SPEC section 6 injected into the real server
-# (issue 4, item 4) -- a client that never reads, a worker stopped with
+# faults: the faults a server meets, injected into the real one -- a
+# client that never reads, a worker stopped with
 # SIGSTOP, kill -9 of workers in a broadcast storm, the master killed,
 # EMFILE, fork() failing, a peer gone without FIN, 1 MiB of random bytes,
 # half a line, 10 000 connect/disconnect cycles.  Each test checks what
@@ -676,7 +676,7 @@ unsafe_bytes() { LC_ALL=C tr -d '\t\n\r\040-\176\200-\377' <"$1" | wc -c; }
 	fc_stop_clean
 }
 
-@test "half a line, then disconnect: nobody sees the partial line" {
+@test "half a line, then disconnect: nobody sees the partial line, nor does a newcomer" {
 	local long
 	fc_start
 	fc_connect a

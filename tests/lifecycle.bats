@@ -431,23 +431,6 @@ tree_but_forker() { fc_tree "$FC_PID" | grep -vx "$1" | sort; }
 	fc_clean_log
 }
 
-@test "a client closing mid-line: the partial line never reaches anyone" {
-	fc_start
-	fc_connect a
-	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
-	fc_send_raw b 'half a line, never finished'
-	fc_close b
-	fc_next a '^\*\*\* guest2 left \(connection closed\)$'
-	fc_connect c
-	fc_next a '^\*\*\* guest3 joined$'
-	fc_quiet a c
-	fc_quiet c a
-	fc_stop TERM
-	[ "$FC_STATUS" -eq 0 ]
-	fc_clean_log
-}
-
 @test "a client half-closing mid-line: it is closed, others see no partial line" {
 	fc_start
 	fc_connect a

@@ -474,7 +474,7 @@ sa_settled() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "forkchatd: configuration $p/etc/forkchat/forkchatd.conf is ok" ]
-	# What the issue asks of the service unit.
+	# What the service unit must hold to.
 	# shellcheck disable=SC2016 # $MAINPID is systemd's
 	for key in Type=notify 'ExecReload=/bin/kill -HUP $MAINPID' \
 	    KillMode=mixed Restart=on-failure NoNewPrivileges=yes \
@@ -713,7 +713,7 @@ shared_dir() {
 @test "-t checks a configuration with user and group, starting nothing" {
 	run "$FORKCHATD" -t -o user=nobody -o group=nogroup
 	[ "$status" -eq 0 ]
-	[ "$output" = "forkchatd: configuration (built-in defaults) is ok" ]
+	[ "$output" = "forkchatd: configuration (built-in defaults) with 2 -o overrides is ok" ]
 	run "$FORKCHATD" -t -o user=-x
 	[ "$status" -eq 78 ]
 	[ "$output" = "forkchatd: -o user=-x: user: '-x' is not a user or group name" ]

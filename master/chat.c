@@ -1,0 +1,210 @@
+/*
+ * chat.c - what clients say to each other, as the master sees it.
+ *
+ * A chat line or action goes to every other joined client through the
+ * fan-out, prefixed with its sender's nick; a private message goes to
+ * one.  Nicks are unique, case-insensitively, and guestN is kept for
+ * automatic names.  Joins, leaves and renames are told to everyone.
+ *
+ * Public: chat_say, chat_privmsg, chat_nick, chat_who, chat_bye,
+ * chat_join, chat_leave, chat_left, chat_find.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "chat.h"
+#include "fan.h"
+#include "log.h"
+#include "os.h"
+#include "proto.h"
+
+/* The joined client named by a nick or "#id", or NULL. */
+struct child *
+chat_find(const char *target)
+{
+	struct child *c;
+	char *end;
+	unsigned long id;
+
+	if (target[0] == '#') {
+		errno = 0;
+		id = strtoul(target + 1, &end, 10);
+		if (errno != 0 || end == target + 1 || *end != '\0')
+			return NULL;
+		TAILQ_FOREACH(c, &children.clients, entry)
+			if (c->client.id == id)
+				return c;
+		return NULL;
+	}
+	TAILQ_FOREACH(c, &children.clients, entry)
+		if (strcasecmp(c->client.nick, target) == 0)
+			return c;
+	return NULL;
+}
+
+/* A client has just been handed to its worker: tell the others. */
+void
+chat_join(struct child *c)
+{
+	log_info("client #%u (%s) connected from %s, worker %ld",
+	    c->client.id, c->client.nick, c->client.peer, (long)c->pid);
+	fan_join(c);
+	fan_all_line(c, "*** %s joined", c->client.nick);
+}
+
+/* Tell the others that c's client left (not during shutdown). */
+void
+chat_left(struct child *c, const char *why)
+{
+	log_info("client #%u (%s) from %s left: %s", c->client.id,
+	    c->client.nick, c->client.peer, why);
+	if (server.phase == PHASE_RUNNING)
+		fan_all_line(NULL, "*** %s left (%s)", c->client.nick, why);
+}
+
+/* c's client is gone (said its worker, or the worker died). */
+void
+chat_leave(struct child *c, const char *why)
+{
+	if (c->state != CHILD_CLIENT)
+		return;
+	fan_catch_up(c);		/* what it was sent before it left */
+	spawn_set_state(c, CHILD_LEAVING);
+	chat_left(c, why);
+}
+
+/* MSG_SAY, MSG_ME: "<nick> text" or "* nick text" to everyone else. */
+int
+chat_say(struct child *c, struct msg *m)
+{
+	char prefix[PROTO_NICK_MAX + 8];
+	struct iovec iov[3];
+	const char *text;
+	size_t len;
+	int n;
+
+	if (msg_text(m, &text, &len) == -1)
+		return -1;
+	server.stats.bytes_in += len;
+	n = snprintf(prefix, sizeof(prefix), m->h.type == MSG_SAY ?
+	    "<%s> " : "* %s ", c->client.nick);
+	iov[0].iov_base = prefix;
+	iov[0].iov_len = n < 0 ? 0 : (size_t)n;
+	iov[1].iov_base = (void *)(uintptr_t)text;
+	iov[1].iov_len = len;
+	iov[2].iov_base = (void *)(uintptr_t)"\r\n";
+	iov[2].iov_len = 2;
+	server.stats.broadcasts++;
+	log_debug("broadcast %" PRIu64 " from client #%u", server.seq + 1,
+	    c->client.id);
+	fan_all(c, iov, 3);
+	return 0;
+}
+
+/* MSG_PRIVMSG "/msg TARGET text": "*nick* text" to the target alone. */
+int
+chat_privmsg(struct child *c, struct msg *m)
+{
+	char target[PROTO_TARGET_MAX + 1], prefix[PROTO_NICK_MAX + 8];
+	struct child *to;
+	struct iovec iov[3];
+	const char *text;
+	size_t len;
+	int n;
+
+	if (msg_str(m, target, sizeof(target)) == -1 ||
+	    msg_text(m, &text, &len) == -1 || target[0] == '\0' || len == 0)
+		return -1;
+	server.stats.bytes_in += len;
+	if ((to = chat_find(target)) == NULL) {
+		fan_line(c, "ERR no such client: %s (see /who)", target);
+		return 0;
+	}
+	n = snprintf(prefix, sizeof(prefix), "*%s* ", c->client.nick);
+	iov[0].iov_base = prefix;
+	iov[0].iov_len = n < 0 ? 0 : (size_t)n;
+	iov[1].iov_base = (void *)(uintptr_t)text;
+	iov[1].iov_len = len;
+	iov[2].iov_base = (void *)(uintptr_t)"\r\n";
+	iov[2].iov_len = 2;
+	(void)fan_send(to, MSG_LINE, iov, 3);
+	return 0;
+}
+
+/* MSG_NICK "/nick NAME": unique, case-insensitively; everyone is told. */
+int
+chat_nick(struct child *c, struct msg *m)
+{
+	char name[PROTO_NICK_MAX + 1], old[PROTO_NICK_MAX + 1];
+	struct child *other;
+
+	if (msg_str(m, name, sizeof(name)) == -1 || msg_end(m) == -1 ||
+	    !nick_valid(name))
+		return -1;		/* the worker checks the syntax */
+	if (strcmp(name, c->client.nick) == 0) {
+		fan_line(c, "*** you are already known as %s", name);
+	} else if (nick_reserved(name)) {
+		fan_line(c, "ERR nick %s is reserved: guestN names are given "
+		    "out automatically", name);
+	} else if ((other = chat_find(name)) != NULL && other != c) {
+		fan_line(c, "ERR nick %s is already in use; pick another",
+		    name);
+	} else {
+		memcpy(old, c->client.nick, sizeof(old));
+		memcpy(c->client.nick, name, sizeof(c->client.nick));
+		log_info("client #%u (%s) is now known as %s", c->client.id,
+		    old, name);
+		fan_all_line(NULL, "*** %s is now known as %s", old, name);
+	}
+	return 0;
+}
+
+/* MSG_WHO "/who": one line per client, then an end line. */
+int
+chat_who(struct child *c, struct msg *m)
+{
+	char since[16], idle[16], tmo[16];
+	int64_t now = os_now_ms();
+	struct child *o;
+
+	(void)m;
+	TAILQ_FOREACH(o, &children.clients, entry) {
+		(void)proto_duration(since, sizeof(since),
+		    (now - o->client.since_ms) / 1000);
+		(void)proto_duration(idle, sizeof(idle),
+		    (now - o->client.active_ms) / 1000);
+		if (o->client.read_timeout == 0)
+			(void)snprintf(tmo, sizeof(tmo), "none");
+		else
+			(void)proto_duration(tmo, sizeof(tmo),
+			    o->client.read_timeout);
+		fan_line(c, "#%-5u %-16s pid %-7ld %-22s connected %-7s "
+		    "idle %-7s timeout %s", o->client.id, o->client.nick,
+		    (long)o->pid, o->client.peer, since, idle, tmo);
+	}
+	fan_line(c, "*** end of /who (%u client%s)", children.nclients,
+	    children.nclients == 1 ? "" : "s");
+	return 0;
+}
+
+/* MSG_BYE, MSG_EXPIRED: the worker's last word on its client. */
+int
+chat_bye(struct child *c, struct msg *m)
+{
+	char why[PROTO_REASON_MAX + 1];
+	const char *p;
+	size_t len;
+
+	if (msg_text(m, &p, &len) == -1 || len > PROTO_REASON_MAX)
+		return -1;
+	if (m->h.type == MSG_EXPIRED)
+		server.stats.timeouts++;
+	memcpy(why, p, len);
+	why[len] = '\0';
+	chat_leave(c, len == 0 ? "quit" : why);
+	return 0;
+}

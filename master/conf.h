@@ -1,0 +1,25 @@
+/*
+ * conf.h - the configuration in force, how it is built (defaults, the
+ * file, -o, -l), and the operator password.
+ */
+#ifndef FORKCHAT_CONF_H
+#define FORKCHAT_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+#define PASSWORD_MAX	128
+
+extern struct config conf;
+
+void	 conf_sources(const char *, char **, int, char **, int);
+const char *conf_path(void);
+int	 conf_build(struct config *, char *, size_t);
+int	 conf_password_for(const struct config *, char *, size_t, bool *,
+	     char *, size_t);
+void	 conf_password_set(const char *, bool);
+bool	 conf_password_ok(const char *, size_t);
+
+#endif

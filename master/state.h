@@ -1,0 +1,57 @@
+/*
+ * state.h - what the master as a whole is doing, below every module:
+ * its phase of life, the counters /stats shows, the ids and order it
+ * hands out, and the epoll set every module registers its descriptors
+ * in.  Plain data, set up by main.c; each field says who writes it.
+ */
+#ifndef FORKCHAT_STATE_H
+#define FORKCHAT_STATE_H
+
+#include <stdint.h>
+
+/* What an event's pointer leads to; the first member of its owner. */
+enum src_kind {
+	SRC_SIGNAL,		/* the self-pipe (main.c) */
+	SRC_LISTENER,		/* a listening socket (accept.c) */
+	SRC_CHILD,		/* a worker's channel (spawn.c) */
+	SRC_FORKER		/* the forker's socket (forker.c) */
+};
+
+struct src {
+	enum src_kind kind;
+};
+
+enum phase {
+	PHASE_RUNNING,
+	PHASE_DRAINING,		/* goodbyes sent; waiting out the grace */
+	PHASE_KILLING		/* SIGKILL sent; waiting to reap */
+};
+
+struct stats {
+	uint64_t clients_total;		/* accept.c */
+	unsigned clients_peak;		/* accept.c */
+	uint64_t rejected;		/* accept.c */
+	uint64_t broadcasts;		/* chat.c */
+	uint64_t bytes_in;		/* chat.c: chat text from clients */
+	uint64_t bytes_out;		/* fan.c: lines queued to clients */
+	uint64_t kicks;			/* admin.c */
+	uint64_t timeouts;		/* chat.c */
+	uint64_t pipe_jobs;		/* admin.c */
+	uint64_t forked;		/* spawn.c */
+	uint64_t reaped;		/* spawn.c */
+	uint64_t crashed;		/* spawn.c */
+	uint64_t killed;		/* spawn.c */
+};
+
+struct server {
+	enum phase phase;		/* main.c */
+	int	 ep;			/* main.c: the epoll set */
+	int64_t	 started_ms;		/* main.c */
+	uint32_t last_id;		/* accept.c: client ids handed out */
+	uint64_t seq;			/* fan.c: broadcasts so far, in order */
+	struct stats stats;
+};
+
+extern struct server server;
+
+#endif
