@@ -71,15 +71,28 @@ conf_build(struct config *cfg, char *err, size_t errlen)
 	return conf_check_listen(cfg, err, errlen);
 }
 
-/* The first line of the password file. */
+/*
+ * The first line of the password file.  A symbolic link to a file
+ * someone else owns is refused (they choose the password); a file
+ * others may read is taken, with a warning each time it is read.
+ */
 static int
 conf_read_password(const char *path, char *out, size_t size, char *err,
     size_t errlen)
 {
 	ssize_t n;
+	int priv;
 
-	if ((n = os_read_head(path, out, size)) == -1)
+	if ((priv = os_file_privacy(path)) == -1)
 		goto fail;
+	if (priv & OS_FILE_FOREIGN_LINK) {
+		(void)snprintf(err, errlen, "oper_password_file %s: a symbolic "
+		    "link to a file owned by another user; refused", path);
+		return -1;
+	}
+	if ((n = os_read_file(path, out, size - 1)) == -1)
+		goto fail;
+	out[n] = '\0';
 	if (out[strcspn(out, "\r\n")] == '\0' && (size_t)n == size - 1) {
 		(void)snprintf(err, errlen, "oper_password_file %s: the first "
 		    "line is longer than %zu bytes", path, size - 2);
@@ -91,10 +104,13 @@ conf_read_password(const char *path, char *out, size_t size, char *err,
 		    "line is empty", path);
 		return -1;
 	}
+	if (priv & OS_FILE_SHARED)
+		log_warning("oper_password_file %s: readable by other users "
+		    "(chmod 600 it)", path);
 	return 0;
 fail:
 	(void)snprintf(err, errlen, "cannot read oper_password_file %s: %s",
-	    path, strerror(errno));
+	    path, os_file_error(errno));
 	return -1;
 }
 
