@@ -1,35 +1,37 @@
 /*
- * config.c - forkchatd's configuration: defaults, the file, -o overrides.
+ * config.c - forkchatd's configuration keys: their table, their values,
+ * their defaults, and the text a whole configuration dumps to.
  *
- * Every scalar key is a row in keys[]: its name, the setter that parses
- * the value, and for numbers the field's offset and the allowed range.
- * "pipe.NAME" keys are handled apart, since NAME is part of the key.
+ * Every scalar key is a row in keys[]: its name, its type, the offset
+ * of its field in struct config, and what the type needs (a range for
+ * numbers, the names of an enumeration).  The type picks the setter that
+ * checks and stores a value, and how config_dump() writes it back; a new
+ * key of a known type is one row, its field and its default.  "pipe.NAME"
+ * keys are confpipe.c's, since NAME is part of the key.  Reading files
+ * and lines is confparse.c's job.
  *
  * Public calls: config_defaults(), config_free(), config_set(),
- * config_parse(), config_load(), config_listen_clear(), config_pipe(),
- * config_dump(), config_journal(), config_set_kv().
+ * config_listen_clear(), config_dump(), config_journal().  For
+ * confparse.c (confint.h): config_key_slot().
  * Errors are one line in the caller's buffer; nothing here logs or exits.
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
+#include "confint.h"
+#include "num.h"
+#include "sock.h"
 
 #define DEFAULT_LISTEN	"127.0.0.1:2000"
 #define LISTEN_ADDR_MAX	63		/* longest listen address */
-#define PIPE_PREFIX	"pipe."
-#define PIPE_PREFIX_LEN	(sizeof(PIPE_PREFIX) - 1)
-#define LINE_LEN_MAX	4096		/* longest line in a config file */
-#define FILE_SIZE_MAX	((size_t)1024 * 1024)	/* largest config file */
 #define KIB		1024ULL
 #define MIB		(1024ULL * 1024)
+#define GIB		(1024ULL * 1024 * 1024)
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define FIELD(cfg, k, type) \
@@ -38,124 +40,161 @@ typedef char	*string;		/* so CFIELD(.., string) is char *const * */
 #define CFIELD(cfg, k, type) \
 	((const type *)(const void *)((const char *)(cfg) + (k)->off))
 
-struct key;
-typedef int	key_setter(struct config *, const struct key *, const char *,
-		    char *, size_t);
+/* What a key's field holds, which says how to set and dump it. */
+enum key_type {
+	KEY_UINT,	/* unsigned: a count or seconds, min..max */
+	KEY_SIZE,	/* size_t bytes, with K, M or G; min..max */
+	KEY_BOOL,	/* bool: on/off, yes/no, true/false */
+	KEY_ENUM,	/* an enum field: value i is called names[i] */
+	KEY_LEVEL,	/* enum log_level, by log.c's names */
+	KEY_PATH,	/* char *: an absolute path */
+	KEY_ACCOUNT,	/* char *: a user or group name */
+	KEY_LISTEN	/* the listen[] list; the one key that repeats */
+};
 
 struct key {
 	const char	*name;
-	key_setter	*set;
-	size_t		 off;		/* of the field, for numbers */
-	unsigned long long min, max;	/* allowed values, for numbers */
-	bool		 repeat;	/* may be given on several lines */
+	enum key_type	 type;
+	size_t		 off;		/* of the field in struct config */
+	unsigned long long min, max;	/* KEY_UINT, KEY_SIZE: allowed values */
+	const char *const *names;	/* KEY_ENUM: NULL-ended */
+	const char	*expect;	/* KEY_ENUM: what a bad value is told */
 };
 
-static int	seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
+typedef int	key_setter(struct config *, const struct key *, const char *,
+		    char *, size_t);
 
-/* Write a one-line error message into the caller's buffer; return -1. */
-static int
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
+/* KEY_ENUM fields are written as unsigned: they must be that size. */
+_Static_assert(sizeof(enum admin_policy) == sizeof(unsigned),
+    "enum admin_policy is not unsigned-sized");
+_Static_assert(sizeof(enum log_format) == sizeof(unsigned),
+    "enum log_format is not unsigned-sized");
 
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/*
- * Parse a decimal number, with a k or m suffix if size is set.  Overflow
- * saturates at ULLONG_MAX, which every range check then rejects.
- */
-static int
-parse_number(const char *s, bool size, unsigned long long *out)
-{
-	unsigned long long n = 0, mult = 1, d;
-	const char *p;
-
-	for (p = s; *p >= '0' && *p <= '9'; p++) {
-		d = (unsigned long long)(*p - '0');
-		n = n > (ULLONG_MAX - d) / 10 ? ULLONG_MAX : n * 10 + d;
-	}
-	if (p == s)
-		return -1;
-	if (size && (*p == 'k' || *p == 'K'))
-		mult = KIB;
-	else if (size && (*p == 'm' || *p == 'M'))
-		mult = MIB;
-	if (mult != 1)
-		p++;
-	if (*p != '\0')
-		return -1;
-	*out = n > ULLONG_MAX / mult ? ULLONG_MAX : n * mult;
-	return 0;
-}
-
-/* Parse a key's numeric value and check it against the key's range. */
-static int
-parse_range(const struct key *k, const char *v, bool size,
-    unsigned long long *n, char *err, size_t errlen)
-{
-	if (parse_number(v, size, n) == -1)
-		return seterr(err, errlen, "%s: '%s' is not a number",
-		    k->name, v);
-	if (*n < k->min || *n > k->max)
-		return seterr(err, errlen, "%s: %s is out of range "
-		    "(%llu..%llu)", k->name, v, k->min, k->max);
-	return 0;
-}
+#define seterr	config_seterr	/* a short name for the many calls below */
 
 /* Setter for a count or a number of seconds (an unsigned field). */
 static int
 set_uint(struct config *cfg, const struct key *k, const char *v, char *err,
     size_t errlen)
 {
-	unsigned long long n = 0;
+	unsigned long long n;
 
-	if (parse_range(k, v, false, &n, err, errlen) == -1)
-		return -1;
+	if (num_whole(v, &n) == -1) {
+		if (errno != ERANGE)
+			return seterr(err, errlen, "%s: '%s' is not a number",
+			    k->name, v);
+		n = ULLONG_MAX;		/* out of every range */
+	}
+	if (n < k->min || n > k->max)
+		return seterr(err, errlen, "%s: %s is out of range "
+		    "(%llu..%llu)", k->name, v, k->min, k->max);
 	*FIELD(cfg, k, unsigned) = (unsigned)n;
 	return 0;
 }
 
-/* Setter for a number of bytes, which may end in k or m (a size_t). */
+/* What a size suffix multiplies by: K, M or G in either case, else 0. */
+static unsigned long long
+size_unit(const char *suffix)
+{
+	if (suffix[0] == '\0' || suffix[1] != '\0')
+		return 0;
+	switch (suffix[0]) {
+	case 'k':
+	case 'K':
+		return KIB;
+	case 'm':
+	case 'M':
+		return MIB;
+	case 'g':
+	case 'G':
+		return GIB;
+	default:
+		return 0;
+	}
+}
+
+/* A number of bytes as people write it: "64K" for 65536, "64" for 64. */
+static const char *
+size_text(unsigned long long n, char *buf, size_t size)
+{
+	static const char units[] = "GMK";
+	unsigned long long mult = GIB;
+
+	for (const char *u = units; *u != '\0'; u++, mult /= KIB) {
+		if (n != 0 && n % mult == 0) {
+			(void)snprintf(buf, size, "%llu%c", n / mult, *u);
+			return buf;
+		}
+	}
+	(void)snprintf(buf, size, "%llu", n);
+	return buf;
+}
+
+/* Setter for a number of bytes, which may end in K, M or G (a size_t). */
 static int
 set_size(struct config *cfg, const struct key *k, const char *v, char *err,
     size_t errlen)
 {
-	unsigned long long n = 0;
+	const char *suffix = v + strspn(v, "0123456789");
+	unsigned long long n, mult = 1;
+	char lo[24], hi[24];
 
-	if (parse_range(k, v, true, &n, err, errlen) == -1)
-		return -1;
-	*FIELD(cfg, k, size_t) = (size_t)n;
+	if (suffix == v || suffix[strspn(suffix, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz")] != '\0')
+		return seterr(err, errlen, "%s: '%s' is not a number",
+		    k->name, v);
+	if (*suffix != '\0' && (mult = size_unit(suffix)) == 0)
+		return seterr(err, errlen, "%s: '%s': unknown size suffix '%s' "
+		    "(use K, M or G)", k->name, v, suffix);
+	/* Only digits before the suffix: num_parse() fails only on overflow. */
+	if (num_parse(v, NULL, &n) == -1 || n > k->max / mult ||
+	    n * mult < k->min)
+		return seterr(err, errlen, "%s: %s is out of range (%s..%s)",
+		    k->name, v, size_text(k->min, lo, sizeof(lo)),
+		    size_text(k->max, hi, sizeof(hi)));
+	*FIELD(cfg, k, size_t) = (size_t)(n * mult);
 	return 0;
 }
 
-/* Setter for "admin": who may /kick and /timeout. */
+/* Setter for a switch: on, yes or true; off, no or false. */
 static int
-set_admin(struct config *cfg, const struct key *k, const char *v, char *err,
+set_bool(struct config *cfg, const struct key *k, const char *v, char *err,
     size_t errlen)
 {
-	if (strcmp(v, "everyone") == 0)
-		cfg->admin = ADMIN_EVERYONE;
-	else if (strcmp(v, "operators") == 0)
-		cfg->admin = ADMIN_OPERATORS;
-	else
-		return seterr(err, errlen,
-		    "%s: '%s' must be 'everyone' or 'operators'", k->name, v);
-	return 0;
+	static const char *const on[] = { "on", "yes", "true" };
+	static const char *const off[] = { "off", "no", "false" };
+
+	for (size_t i = 0; i < nitems(on); i++) {
+		if (strcmp(v, on[i]) == 0 || strcmp(v, off[i]) == 0) {
+			*FIELD(cfg, k, bool) = strcmp(v, on[i]) == 0;
+			return 0;
+		}
+	}
+	return seterr(err, errlen, "%s: '%s' must be on or off (or yes/no, "
+	    "true/false)", k->name, v);
+}
+
+/* Setter for an enumeration, by the names in the key's row. */
+static int
+set_enum(struct config *cfg, const struct key *k, const char *v, char *err,
+    size_t errlen)
+{
+	for (unsigned i = 0; k->names[i] != NULL; i++) {
+		if (strcmp(v, k->names[i]) == 0) {
+			*FIELD(cfg, k, unsigned) = i;
+			return 0;
+		}
+	}
+	return seterr(err, errlen, "%s: '%s' must be %s", k->name, v,
+	    k->expect);
 }
 
 /* Setter for "log_level", by the names log.c knows. */
 static int
-set_log_level(struct config *cfg, const struct key *k, const char *v,
+set_level(struct config *cfg, const struct key *k, const char *v,
     char *err, size_t errlen)
 {
-	if (log_level_parse(v, &cfg->log_level) == -1)
+	if (log_level_parse(v, FIELD(cfg, k, enum log_level)) == -1)
 		return seterr(err, errlen, "%s: '%s' must be error, warning, "
 		    "notice, info or debug", k->name, v);
 	return 0;
@@ -201,21 +240,37 @@ set_account(struct config *cfg, const struct key *k, const char *v,
 	return set_string(cfg, k, v, err, errlen);
 }
 
-/* Setter for "log_format". */
+/* A listen address as sock_parse() reads it, or why it is not one. */
 static int
-set_log_format(struct config *cfg, const struct key *k, const char *v,
+listen_parse(const struct key *k, const char *v, struct sockaddr_storage *ss,
     char *err, size_t errlen)
 {
-	static const char *const names[] = { "auto", "journal", "plain" };
+	socklen_t len;
 
-	for (size_t i = 0; i < nitems(names); i++) {
-		if (strcmp(v, names[i]) == 0) {
-			cfg->log_format = (enum log_format)i;
-			return 0;
-		}
-	}
-	return seterr(err, errlen, "%s: '%s' must be auto, journal or plain",
-	    k->name, v);
+	if (strlen(v) > LISTEN_ADDR_MAX)
+		return seterr(err, errlen, "%s: '%.20s...' is longer than %d "
+		    "characters", k->name, v, LISTEN_ADDR_MAX);
+	if (sock_parse(v, ss, &len) == 0)
+		return 0;
+	if (errno == ERANGE)
+		return seterr(err, errlen, "%s: '%s': port %s is out of range "
+		    "(0..65535)", k->name, v, strrchr(v, ':') + 1);
+	return seterr(err, errlen, "%s: '%s' is not IPV4:PORT, [IPV6]:PORT "
+	    "or *:PORT", k->name, v);
+}
+
+/* The listen address that is the same as ss once parsed, or -1. */
+static int
+listen_find(const struct config *cfg, const struct sockaddr_storage *ss)
+{
+	struct sockaddr_storage other;
+	socklen_t len;
+
+	for (int i = 0; i < cfg->nlisten; i++)
+		if (sock_parse(cfg->listen[i], &other, &len) == 0 &&
+		    sock_same(ss, &other))
+			return i;
+	return -1;
 }
 
 /* Setter for "listen": the first one given replaces the default. */
@@ -223,22 +278,22 @@ static int
 set_listen(struct config *cfg, const struct key *k, const char *v, char *err,
     size_t errlen)
 {
+	struct sockaddr_storage ss;
 	char *copy;
 	int i;
 
-	if (*v == '\0' || strlen(v) > LISTEN_ADDR_MAX ||
-	    v[strcspn(v, " \t")] != '\0')
-		return seterr(err, errlen, "%s: '%s' is not an address "
-		    "(1..%d characters, no spaces)", k->name, v,
-		    LISTEN_ADDR_MAX);
+	if (listen_parse(k, v, &ss, err, errlen) == -1)
+		return -1;
 	if (cfg->listen_default) {
 		config_listen_clear(cfg);
 		cfg->listen_default = false;
 	}
-	for (i = 0; i < cfg->nlisten; i++)
-		if (strcmp(cfg->listen[i], v) == 0)
-			return seterr(err, errlen, "%s: '%s' is given twice",
-			    k->name, v);
+	if ((i = listen_find(cfg, &ss)) != -1 && strcmp(cfg->listen[i], v) == 0)
+		return seterr(err, errlen, "%s: '%s' is given twice", k->name,
+		    v);
+	if (i != -1)
+		return seterr(err, errlen, "%s: '%s' is given twice (as '%s')",
+		    k->name, v, cfg->listen[i]);
 	if (cfg->nlisten == CONFIG_MAX_LISTEN)
 		return seterr(err, errlen, "%s: more than %d addresses",
 		    k->name, CONFIG_MAX_LISTEN);
@@ -248,147 +303,88 @@ set_listen(struct config *cfg, const struct key *k, const char *v, char *err,
 	return 0;
 }
 
+/* Each type's setter. */
+static key_setter *const setters[] = {
+	[KEY_UINT] = set_uint,
+	[KEY_SIZE] = set_size,
+	[KEY_BOOL] = set_bool,
+	[KEY_ENUM] = set_enum,
+	[KEY_LEVEL] = set_level,
+	[KEY_PATH] = set_path,
+	[KEY_ACCOUNT] = set_account,
+	[KEY_LISTEN] = set_listen,
+};
+
+/* By value: ADMIN_OPERATORS is 0, LOG_FORMAT_AUTO is 0, and so on. */
+static const char *const admin_names[] = { "operators", "everyone", NULL };
+static const char *const log_format_names[] = { "auto", "journal", "plain",
+    NULL };
+
+/* A row of keys[]; a key is named after its field in struct config. */
 #define OFF(field)	offsetof(struct config, field)
+#define KEY(f, t)	{ .name = #f, .type = (t), .off = OFF(f) }
+#define NUMBER(f, t, lo, hi) \
+	{ .name = #f, .type = (t), .off = OFF(f), .min = (lo), .max = (hi) }
+#define NAMED(f, n, e) \
+	{ .name = #f, .type = KEY_ENUM, .off = OFF(f), .names = (n), \
+	  .expect = (e) }
 
 static const struct key keys[] = {
-	/* name			setter		field, min, max, repeat */
-	{ "listen",		set_listen,	0, 0, 0, true },
-	{ "max_clients",	set_uint,	OFF(max_clients),
-				1, 100000, false },
-	{ "spare_workers",	set_uint,	OFF(spare_workers),
-				0, 1024, false },
-	{ "admin",		set_admin,	0, 0, 0, false },
-	{ "oper_password_file",	set_path,	OFF(oper_password_file),
-				0, 0, false },
-	{ "idle_timeout",	set_uint,	OFF(idle_timeout),
-				0, 604800, false },
-	{ "max_line",		set_size,	OFF(max_line),
-				64, 64 * KIB, false },
-	{ "max_output_queue",	set_size,	OFF(max_output_queue),
-				4 * KIB, 1024 * MIB, false },
-	{ "flood_rate",		set_uint,	OFF(flood_rate),
-				0, 1000000, false },
-	{ "flood_burst",	set_uint,	OFF(flood_burst),
-				1, 1000000, false },
-	{ "shutdown_grace",	set_uint,	OFF(shutdown_grace),
-				0, 3600, false },
-	{ "pipe_timeout",	set_uint,	OFF(pipe_timeout),
-				1, 3600, false },
-	{ "pipe_max_output",	set_size,	OFF(pipe_max_output),
-				1, 16 * MIB, false },
-	{ "log_level",		set_log_level,	0, 0, 0, false },
-	{ "log_format",		set_log_format,	0, 0, 0, false },
-	{ "user",		set_account,	OFF(user), 0, 0, false },
-	{ "group",		set_account,	OFF(group), 0, 0, false },
+	KEY(listen,			KEY_LISTEN),
+	NUMBER(max_clients,		KEY_UINT, 1, 100000),
+	NUMBER(spare_workers,		KEY_UINT, 0, 1024),
+	NAMED(admin, admin_names,	"'everyone' or 'operators'"),
+	KEY(oper_password_file,		KEY_PATH),
+	NUMBER(idle_timeout,		KEY_UINT, 0, 604800),
+	KEY(telnet_negotiation,		KEY_BOOL),
+	NUMBER(max_line,		KEY_SIZE, 64, 64 * KIB),
+	NUMBER(max_output_queue,	KEY_SIZE, 4 * KIB, GIB),
+	NUMBER(flood_rate,		KEY_UINT, 0, 1000000),
+	NUMBER(flood_burst,		KEY_UINT, 1, 1000000),
+	NUMBER(shutdown_grace,		KEY_UINT, 0, 3600),
+	NUMBER(pipe_timeout,		KEY_UINT, 1, 3600),
+	NUMBER(pipe_max_output,		KEY_SIZE, 1, 16 * MIB),
+	KEY(log_level,			KEY_LEVEL),
+	NAMED(log_format, log_format_names, "auto, journal or plain"),
+	KEY(user,			KEY_ACCOUNT),
+	KEY(group,			KEY_ACCOUNT),
 };
+
+_Static_assert(nitems(keys) <= CONFIG_MAX_KEYS,
+    "more keys than CONFIG_MAX_KEYS: raise it");
+
+/* Fill cfg with the built-in defaults; what cfg held is not freed. */
+void
+config_defaults(struct config *cfg)
+{
+	*cfg = (struct config){
+		.listen_default = true,
+		.max_clients = 1000,
+		.spare_workers = 4,
+		.admin = ADMIN_OPERATORS,
+		.telnet_negotiation = true,
+		.max_line = 4096,
+		.max_output_queue = 1048576,
+		.flood_rate = 10,
+		.flood_burst = 20,
+		.shutdown_grace = 5,
+		.pipe_timeout = 5,
+		.pipe_max_output = 65536,
+		.log_level = LL_INFO,
+	};
+	/* Out of memory leaves nlisten at 0, which the caller sees. */
+	if ((cfg->listen[0] = strdup(DEFAULT_LISTEN)) != NULL)
+		cfg->nlisten = 1;
+}
 
 /* Find a scalar key by name, or NULL. */
 static const struct key *
 key_find(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < nitems(keys); i++)
+	for (size_t i = 0; i < nitems(keys); i++)
 		if (strcmp(keys[i].name, name) == 0)
 			return &keys[i];
 	return NULL;
-}
-
-/* True if name is a valid pipe name: 1-16 of [A-Za-z0-9_-]. */
-static bool
-pipe_name_ok(const char *name)
-{
-	size_t len = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789_-");
-
-	return len > 0 && len <= CONFIG_NAME_MAX && name[len] == '\0';
-}
-
-/* The index of the pipe called name, or -1. */
-static int
-pipe_find(const struct config *cfg, const char *name)
-{
-	int i;
-
-	for (i = 0; i < cfg->npipes; i++)
-		if (strcmp(cfg->pipes[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
-/* Free a pipe's argv and leave it empty. */
-static void
-pipe_clear(struct pipe_prog *pp)
-{
-	int i;
-
-	for (i = 0; pp->argv[i] != NULL; i++)
-		free(pp->argv[i]);
-	memset(pp->argv, 0, sizeof(pp->argv));
-}
-
-/* Split v on spaces and tabs into pp->argv; pp->argv must start empty. */
-static int
-pipe_split(struct pipe_prog *pp, const char *v, char *err, size_t errlen)
-{
-	size_t len;
-	int argc = 0;
-
-	for (v += strspn(v, " \t"); *v != '\0'; v += strspn(v, " \t")) {
-		if (argc == CONFIG_MAX_ARGS)
-			return seterr(err, errlen, "pipe.%s: more than %d "
-			    "words", pp->name, CONFIG_MAX_ARGS);
-		len = strcspn(v, " \t");
-		if ((pp->argv[argc++] = strndup(v, len)) == NULL)
-			return seterr(err, errlen, "pipe.%s: %s", pp->name,
-			    strerror(errno));
-		v += len;
-	}
-	if (argc == 0)
-		return seterr(err, errlen, "pipe.%s: no command", pp->name);
-	if (pp->argv[0][0] != '/')
-		return seterr(err, errlen, "pipe.%s: '%s' is not an absolute "
-		    "path", pp->name, pp->argv[0]);
-	return 0;
-}
-
-/* Define pipe NAME (or replace its definition) as the command in v. */
-static int
-set_pipe(struct config *cfg, const char *name, const char *v, char *err,
-    size_t errlen)
-{
-	struct pipe_prog pp, *grown;
-	int i;
-
-	if (!pipe_name_ok(name))
-		return seterr(err, errlen, "%s%s: pipe names are 1..%d of "
-		    "A-Z a-z 0-9 _ -", PIPE_PREFIX, name, CONFIG_NAME_MAX);
-	i = pipe_find(cfg, name);
-	if (i == -1 && cfg->npipes == CONFIG_MAX_PIPES)
-		return seterr(err, errlen, "%s%s: more than %d pipes",
-		    PIPE_PREFIX, name, CONFIG_MAX_PIPES);
-	memset(&pp, 0, sizeof(pp));
-	(void)snprintf(pp.name, sizeof(pp.name), "%s", name);
-	if (pipe_split(&pp, v, err, errlen) == -1) {
-		pipe_clear(&pp);
-		return -1;
-	}
-	if (i == -1) {
-		/* Grown one at a time: a handful of pipes is the usual case. */
-		grown = realloc(cfg->pipes, ((size_t)cfg->npipes + 1) *
-		    sizeof(*grown));
-		if (grown == NULL) {
-			pipe_clear(&pp);
-			return seterr(err, errlen, "%s%s: %s", PIPE_PREFIX, name,
-			    strerror(errno));
-		}
-		cfg->pipes = grown;
-		i = cfg->npipes++;
-	} else {
-		pipe_clear(&cfg->pipes[i]);
-	}
-	cfg->pipes[i] = pp;
-	return 0;
 }
 
 /*
@@ -423,254 +419,45 @@ config_set(struct config *cfg, const char *key, const char *value, char *err,
 		    "a blank, hold a line break, or have a word starting with "
 		    "'#' (a configuration file could not say it)", key);
 	/* "key=value" must fit on one line of a file, as workers read it. */
-	if (strlen(key) + 1 + strlen(value) > LINE_LEN_MAX)
+	if (strlen(key) + 1 + strlen(value) > CONFIG_LINE_MAX)
 		return seterr(err, errlen, "%s: the value is too long for one "
-		    "line of %d bytes", key, LINE_LEN_MAX);
+		    "line of %d bytes", key, CONFIG_LINE_MAX);
 	if (strncmp(key, PIPE_PREFIX, PIPE_PREFIX_LEN) == 0)
-		return set_pipe(cfg, key + PIPE_PREFIX_LEN, value, err, errlen);
+		return config_pipe_set(cfg, key + PIPE_PREFIX_LEN, value, err,
+		    errlen);
 	if ((k = key_find(key)) == NULL)
 		return seterr(err, errlen, "unknown key '%s'", key);
-	return k->set(cfg, k, value, err, errlen);
+	return setters[k->type](cfg, k, value, err, errlen);
 }
 
 /*
- * "-o key=value": blanks around key and value are dropped, as in a file.
- * *listen_cleared starts false; the first listen here replaces the
- * file's addresses instead of adding to them.
+ * Where confparse.c notes the line a key was set on, to refuse a key set
+ * twice in one file: 0..CONFIG_SLOTS-1, or -1 for listen (which repeats),
+ * an unknown key, or a pipe not defined yet.
  */
 int
-config_set_kv(struct config *cfg, const char *kv, bool *listen_cleared,
-    char *err, size_t errlen)
-{
-	char key[64], msg[CONFIG_ERR_MAX];
-	const char *eq = strchr(kv, '='), *value, *arg = kv;
-	size_t klen;
-
-	if (eq == NULL)
-		return seterr(err, errlen, "-o %s: not key=value", kv);
-	kv += strspn(kv, " \t");
-	klen = eq > kv ? (size_t)(eq - kv) : 0;
-	if (klen >= sizeof(key))
-		klen = sizeof(key) - 1;
-	memcpy(key, kv, klen);
-	key[klen] = '\0';
-	key[strcspn(key, " \t")] = '\0';
-	value = eq + 1 + strspn(eq + 1, " \t");
-	if (strcmp(key, "listen") == 0 && !*listen_cleared) {
-		config_listen_clear(cfg);
-		*listen_cleared = true;
-	}
-	if (config_set(cfg, key, value, msg, sizeof(msg)) == -1)
-		return seterr(err, errlen, "-o %s: %s", arg, msg);
-	return 0;
-}
-
-/* On which line one config_parse() call set each key, or 0. */
-struct seen {
-	unsigned key[nitems(keys)];
-	unsigned pipe[CONFIG_MAX_PIPES];	/* by index in cfg->pipes */
-};
-
-/* Where to note the line key was set on; NULL if it may repeat or is new. */
-static unsigned *
-seen_slot(struct seen *seen, const struct config *cfg, const char *key)
+config_key_slot(const struct config *cfg, const char *key)
 {
 	const struct key *k;
 	int i;
 
 	if (strncmp(key, PIPE_PREFIX, PIPE_PREFIX_LEN) == 0) {
-		i = pipe_find(cfg, key + PIPE_PREFIX_LEN);
-		return i == -1 ? NULL : &seen->pipe[i];
+		i = config_pipe_index(cfg, key + PIPE_PREFIX_LEN);
+		return i == -1 ? -1 : CONFIG_MAX_KEYS + i;
 	}
 	k = key_find(key);
-	return k == NULL || k->repeat ? NULL : &seen->key[k - keys];
-}
-
-/* Cut a line at a '#' that starts a word: "a#b" keeps its '#'. */
-static void
-cut_comment(char *s)
-{
-	char *p;
-
-	for (p = s; *p != '\0'; p++)
-		if (*p == '#' && (p == s || isspace((unsigned char)p[-1]))) {
-			*p = '\0';
-			return;
-		}
-}
-
-/* Trim leading and trailing blanks in place; return the new start. */
-static char *
-trim(char *s)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
-}
-
-/* Split "key = value" in place; -1 if either side is missing. */
-static int
-split_line(char *s, char **key, char **value, char *err, size_t errlen)
-{
-	char *eq;
-
-	if ((eq = strchr(s, '=')) == NULL)
-		return seterr(err, errlen, "expected 'key = value'");
-	*eq = '\0';
-	*key = trim(s);
-	*value = trim(eq + 1);
-	if (**key == '\0')
-		return seterr(err, errlen, "missing key before '='");
-	if (**value == '\0')
-		return seterr(err, errlen, "missing value for '%s'", *key);
-	return 0;
-}
-
-/* Apply one line of a file (a NUL-terminated copy we may modify). */
-static int
-parse_line(struct config *cfg, struct seen *seen, char *line,
-    unsigned lineno, char *err, size_t errlen)
-{
-	char *key = line, *value = line;	/* split_line points them */
-	unsigned *first;
-
-	cut_comment(line);
-	line = trim(line);
-	if (*line == '\0')
-		return 0;
-	if (split_line(line, &key, &value, err, errlen) == -1)
-		return -1;
-	first = seen_slot(seen, cfg, key);
-	if (first != NULL && *first != 0)
-		return seterr(err, errlen, "key '%s' is set twice (first on "
-		    "line %u)", key, *first);
-	if (config_set(cfg, key, value, err, errlen) == -1)
-		return -1;
-	/* Again: a new pipe has a slot only now. */
-	if ((first = seen_slot(seen, cfg, key)) != NULL)
-		*first = lineno;
-	return 0;
-}
-
-/* Parse a whole file's text; name is what error messages call it. */
-int
-config_parse(struct config *cfg, const char *text, size_t len,
-    const char *name, char *err, size_t errlen)
-{
-	struct seen seen;
-	char line[LINE_LEN_MAX + 1], msg[CONFIG_ERR_MAX];
-	const char *nl;
-	size_t off, n;
-	unsigned lineno;
-
-	memset(&seen, 0, sizeof(seen));
-	for (off = 0, lineno = 1; off < len; off += n + 1, lineno++) {
-		nl = memchr(text + off, '\n', len - off);
-		n = (nl != NULL ? (size_t)(nl - text) : len) - off;
-		if (memchr(text + off, '\0', n) != NULL)
-			return seterr(err, errlen, "%s:%u: NUL byte", name,
-			    lineno);
-		if (n > LINE_LEN_MAX)
-			return seterr(err, errlen, "%s:%u: line is longer than "
-			    "%d bytes", name, lineno, LINE_LEN_MAX);
-		memcpy(line, text + off, n);
-		line[n] = '\0';
-		if (parse_line(cfg, &seen, line, lineno, msg,
-		    sizeof(msg)) == -1)
-			return seterr(err, errlen, "%s:%u: %s", name, lineno,
-			    msg);
-	}
-	return 0;
-}
-
-/* Read all of fd into buf, up to size bytes; the count, or -1. */
-static ssize_t
-read_all(int fd, char *buf, size_t size)
-{
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < size) {
-		if ((n = read(fd, buf + off, size - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	return (ssize_t)off;
-}
-
-/* Read a config file and parse it on top of what cfg holds. */
-int
-config_load(struct config *cfg, const char *path, char *err, size_t errlen)
-{
-	char *text;
-	ssize_t len = -1;
-	int fd, rv;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return seterr(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
-	/* One byte more than allowed, to see that a file is too big. */
-	if ((text = malloc(FILE_SIZE_MAX + 1)) != NULL)
-		len = read_all(fd, text, FILE_SIZE_MAX + 1);
-	if (len == -1)
-		rv = seterr(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
-	else if ((size_t)len > FILE_SIZE_MAX)
-		rv = seterr(err, errlen, "%s: file is larger than %zu bytes",
-		    path, FILE_SIZE_MAX);
-	else
-		rv = config_parse(cfg, text, (size_t)len, path, err, errlen);
-	free(text);
-	close(fd);
-	return rv;
-}
-
-/* Fill cfg with the built-in defaults; what cfg held is not freed. */
-void
-config_defaults(struct config *cfg)
-{
-	*cfg = (struct config){
-		.listen_default = true,
-		.max_clients = 1000,
-		.spare_workers = 4,
-		.admin = ADMIN_OPERATORS,
-		.max_line = 4096,
-		.max_output_queue = 1048576,
-		.flood_rate = 10,
-		.flood_burst = 20,
-		.shutdown_grace = 5,
-		.pipe_timeout = 5,
-		.pipe_max_output = 65536,
-		.log_level = LL_INFO,
-	};
-	/* Out of memory leaves nlisten at 0, which the caller sees. */
-	if ((cfg->listen[0] = strdup(DEFAULT_LISTEN)) != NULL)
-		cfg->nlisten = 1;
+	return k == NULL || k->type == KEY_LISTEN ? -1 : (int)(k - keys);
 }
 
 /* Free everything cfg owns; it may then be freed again or re-defaulted. */
 void
 config_free(struct config *cfg)
 {
-	int i;
-
 	config_listen_clear(cfg);
 	free(cfg->oper_password_file);
 	free(cfg->user);
 	free(cfg->group);
-	for (i = 0; i < cfg->npipes; i++)
-		pipe_clear(&cfg->pipes[i]);
-	free(cfg->pipes);
+	config_pipes_free(cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -678,9 +465,7 @@ config_free(struct config *cfg)
 void
 config_listen_clear(struct config *cfg)
 {
-	int i;
-
-	for (i = 0; i < cfg->nlisten; i++) {
+	for (int i = 0; i < cfg->nlisten; i++) {
 		free(cfg->listen[i]);
 		cfg->listen[i] = NULL;
 	}
@@ -688,43 +473,40 @@ config_listen_clear(struct config *cfg)
 	cfg->listen_default = true;
 }
 
-/* Find a pipe by its exact name, or NULL. */
-const struct pipe_prog *
-config_pipe(const struct config *cfg, const char *name)
-{
-	int i = pipe_find(cfg, name);
-
-	return i == -1 ? NULL : &cfg->pipes[i];
-}
-
-/* One scalar key as "key = value" text. */
+/* One scalar key as "key=value" lines: none for an unset string. */
 static int
 dump_key(const struct config *cfg, const struct key *k, struct buf *out)
 {
-	if (k->set == set_uint)
+	switch (k->type) {
+	case KEY_UINT:
 		return buf_printf(out, "%s=%u\n", k->name,
 		    *CFIELD(cfg, k, unsigned));
-	if (k->set == set_size)
+	case KEY_SIZE:
 		return buf_printf(out, "%s=%zu\n", k->name,
 		    *CFIELD(cfg, k, size_t));
-	if (k->set == set_admin)
+	case KEY_BOOL:
 		return buf_printf(out, "%s=%s\n", k->name,
-		    cfg->admin == ADMIN_EVERYONE ? "everyone" : "operators");
-	if (k->set == set_log_level)
+		    *CFIELD(cfg, k, bool) ? "on" : "off");
+	case KEY_ENUM:
 		return buf_printf(out, "%s=%s\n", k->name,
-		    log_level_name(cfg->log_level));
-	if (k->set == set_log_format)
+		    k->names[*CFIELD(cfg, k, unsigned)]);
+	case KEY_LEVEL:
 		return buf_printf(out, "%s=%s\n", k->name,
-		    cfg->log_format == LOG_FORMAT_JOURNAL ? "journal" :
-		    cfg->log_format == LOG_FORMAT_PLAIN ? "plain" : "auto");
-	if ((k->set == set_path || k->set == set_account) &&
-	    *CFIELD(cfg, k, string) != NULL)
+		    log_level_name(*CFIELD(cfg, k, enum log_level)));
+	case KEY_PATH:
+	case KEY_ACCOUNT:
+		if (*CFIELD(cfg, k, string) == NULL)
+			return 0;
 		return buf_printf(out, "%s=%s\n", k->name,
 		    *CFIELD(cfg, k, string));
-	for (int i = 0; k->set == set_listen && i < cfg->nlisten; i++)
-		if (buf_printf(out, "%s=%s\n", k->name, cfg->listen[i]) == -1)
-			return -1;
-	return 0;
+	case KEY_LISTEN:
+		for (int i = 0; i < cfg->nlisten; i++)
+			if (buf_printf(out, "%s=%s\n", k->name,
+			    cfg->listen[i]) == -1)
+				return -1;
+		return 0;
+	}
+	return -1;	/* not reached: every type is a case above */
 }
 
 /* The whole configuration as text config_parse() reads back the same. */
@@ -734,18 +516,7 @@ config_dump(const struct config *cfg, struct buf *out)
 	for (size_t i = 0; i < nitems(keys); i++)
 		if (dump_key(cfg, &keys[i], out) == -1)
 			return -1;
-	for (int i = 0; i < cfg->npipes; i++) {
-		if (buf_printf(out, "%s%s=", PIPE_PREFIX,
-		    cfg->pipes[i].name) == -1)
-			return -1;
-		for (char *const *a = cfg->pipes[i].argv; *a != NULL; a++)
-			if (buf_printf(out, a == cfg->pipes[i].argv ? "%s" :
-			    " %s", *a) == -1)
-				return -1;
-		if (buf_printf(out, "\n") == -1)
-			return -1;
-	}
-	return 0;
+	return config_pipes_dump(cfg, out);
 }
 
 /* Should log lines carry journald priorities (log_format, or auto)? */

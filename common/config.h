@@ -1,10 +1,13 @@
 /*
  * config.h - forkchatd's configuration: defaults, the file, -o overrides.
  *
- * config_defaults() fills in the built-in values; config_load() and
- * config_parse() read "key = value" lines on top of them; config_set()
- * sets one key (what -o does).  Errors go to the caller's buffer as one
- * line ("FILE:LINE: what is wrong"); nothing here logs or exits.
+ * config.c knows the keys: config_defaults() fills in the built-in
+ * values, config_set() sets one key, config_dump() writes them all as
+ * text.  confparse.c reads text: config_load() a file, config_parse()
+ * "key = value" lines, config_set_kv() one -o KEY=VALUE.  confpipe.c
+ * keeps the pipe.NAME programs: config_pipe() finds one.  Errors go to
+ * the caller's buffer as one line ("FILE:LINE: what is wrong"); nothing
+ * here logs or exits.
  */
 #ifndef FORKCHAT_CONFIG_H
 #define FORKCHAT_CONFIG_H
@@ -46,6 +49,7 @@ struct config {
 	enum admin_policy admin;
 	char	*oper_password_file;	/* NULL: a random password at start */
 	unsigned idle_timeout;		/* seconds, 0 = none */
+	bool	 telnet_negotiation;	/* offer binary mode, answer IAC */
 	size_t	 max_line;		/* bytes */
 	size_t	 max_output_queue;	/* bytes */
 	unsigned flood_rate;		/* lines per second, 0 = no limit */
@@ -61,17 +65,22 @@ struct config {
 	int	 npipes;
 };
 
+/* config.c: the keys */
 void	config_defaults(struct config *);
 void	config_free(struct config *);
 int	config_set(struct config *, const char *, const char *, char *,
 	    size_t);
+void	config_listen_clear(struct config *);
+int	config_dump(const struct config *, struct buf *);
+int	config_journal(const struct config *);
+
+/* confpipe.c: pipe.NAME */
+const struct pipe_prog *config_pipe(const struct config *, const char *);
+
+/* confparse.c: text */
 int	config_parse(struct config *, const char *, size_t, const char *,
 	    char *, size_t);
 int	config_load(struct config *, const char *, char *, size_t);
-void	config_listen_clear(struct config *);
-const struct pipe_prog *config_pipe(const struct config *, const char *);
-int	config_dump(const struct config *, struct buf *);
 int	config_set_kv(struct config *, const char *, bool *, char *, size_t);
-int	config_journal(const struct config *);
 
 #endif

@@ -3,13 +3,14 @@
  *
  * Public: os_now_ms, os_subreaper, os_set_name, os_close_except,
  * os_signals_default, os_random, os_fork_sibling, os_unsetenv,
- * os_sched_batch, os_read_head, os_status_text, os_nearer, os_timeout.
- * Each returns -1 with errno set on failure.
+ * os_sched_batch, os_read_head, os_read_file, os_file_error,
+ * os_file_privacy, os_status_text, os_nearer, os_timeout.  Each returns
+ * -1 with errno set on failure.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -218,4 +220,95 @@ os_timeout(int64_t deadline, int64_t now)
 	if (deadline <= now)
 		return 0;
 	return deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
+}
+
+/*
+ * Read all of fd into buf, up to size bytes: the count, or -1.  For a
+ * regular file, which never says EAGAIN, so this never waits for a
+ * writer.
+ */
+static ssize_t
+os_read_all(int fd, char *buf, size_t size)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < size) {
+		if ((n = read(fd, buf + off, size - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	return (ssize_t)off;
+}
+
+/*
+ * A small regular file, a configuration or password file: up to size
+ * bytes of it into buf, not NUL-terminated (ask for one byte more than
+ * you take, to see that a file is too big).  Anything but a regular file
+ * is refused before a byte is read, with EINVAL: a directory, a device,
+ * a FIFO (which could block, or feed us forever) or a socket.  The open
+ * never waits (O_NONBLOCK: a FIFO without a writer) and never makes a
+ * terminal ours (O_NOCTTY).  The byte count, or -1 with errno set.
+ */
+ssize_t
+os_read_file(const char *path, void *buf, size_t size)
+{
+	struct stat st;
+	ssize_t n = -1;
+	int fd, saved;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		/* open(2): ENXIO is a socket, or a device with no driver. */
+		if (errno == ENXIO)
+			errno = EINVAL;
+		return -1;
+	}
+	if (fstat(fd, &st) == 0) {
+		if (S_ISREG(st.st_mode))
+			n = os_read_all(fd, buf, size);
+		else
+			errno = EINVAL;
+	}
+	saved = errno;
+	(void)close(fd);
+	errno = saved;
+	return n;
+}
+
+/*
+ * strerror(), except that os_read_file()'s EINVAL is the words it
+ * stands for, for messages such as "cannot read FILE: not a regular file".
+ */
+const char *
+os_file_error(int errnum)
+{
+	return errnum == EINVAL ? "not a regular file" : strerror(errnum);
+}
+
+/*
+ * Who else could get at the file named path: OS_FILE_SHARED if its group
+ * or others may read it, OS_FILE_FOREIGN_LINK if path itself is a
+ * symbolic link to a file that our effective user does not own (someone
+ * else chooses what we read).  0 if neither; -1 with errno set by lstat()
+ * or stat(), as for a missing file or a link to nothing.
+ */
+int
+os_file_privacy(const char *path)
+{
+	struct stat link, st;
+	int flags = 0;
+
+	if (lstat(path, &link) == -1 || stat(path, &st) == -1)
+		return -1;
+	if (st.st_mode & (S_IRGRP | S_IROTH))
+		flags |= OS_FILE_SHARED;
+	if (S_ISLNK(link.st_mode) && st.st_uid != geteuid())
+		flags |= OS_FILE_FOREIGN_LINK;
+	return flags;
 }

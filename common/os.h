@@ -25,5 +25,11 @@ int	os_unsetenv(const char *);	/* unsetenv(3), the text blanked too */
 int	os_sched_batch(void);		/* SCHED_BATCH for us and our forks */
 ssize_t	os_read_head(const char *, char *, size_t); /* one read, NUL-ended */
 const char *os_status_text(int, char *, size_t); /* "signal 9", "status 1" */
+ssize_t	os_read_file(const char *, void *, size_t); /* regular files only */
+const char *os_file_error(int);		/* strerror(), EINVAL: not regular */
+int	os_file_privacy(const char *);	/* OS_FILE_* bits, or -1 */
+
+#define OS_FILE_SHARED		0x1	/* group or others may read it */
+#define OS_FILE_FOREIGN_LINK	0x2	/* a symlink to another user's file */
 
 #endif

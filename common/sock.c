@@ -1,9 +1,10 @@
 /*
  * sock.c - TCP listening and accepted sockets, numeric addresses only.
  *
- * Public: sock_parse, sock_listen, sock_accept, sock_name, sock_format,
- * sock_nonblock, sock_tune_client, sock_activated.  Every descriptor made here is
- * non-blocking and close-on-exec; errors are -1 with errno set.
+ * Public: sock_parse, sock_same, sock_listen, sock_accept, sock_name,
+ * sock_format, sock_nonblock, sock_tune_client, sock_activated.  Every
+ * descriptor made here is non-blocking and close-on-exec; errors are -1
+ * with errno set.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,18 +27,31 @@
 #define KEEPALIVE_INTVL	10
 #define KEEPALIVE_CNT	6
 
-/* Parse the port after the last ':'; -1 unless it is 0..65535. */
+/*
+ * Parse the port after the last ':'; -1 unless it is 0..65535, with
+ * errno ERANGE for a number past that, so that the caller can say so.
+ */
 static int
 sock_port(const char *s)
 {
 	unsigned long long port;
 
-	if (num_whole(s, &port) == -1 || port > 65535)
+	if (num_whole(s, &port) == -1) {
+		if (errno != ERANGE)
+			errno = EINVAL;
 		return -1;
+	}
+	if (port > 65535) {
+		errno = ERANGE;
+		return -1;
+	}
 	return (int)port;
 }
 
-/* "1.2.3.4:80", "*:80", "[::1]:80" into a sockaddr; EINVAL if bad. */
+/*
+ * "1.2.3.4:80", "*:80", "[::1]:80" into a sockaddr.  EINVAL if it is not
+ * such an address, ERANGE if it is one but for a port past 65535.
+ */
 int
 sock_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -49,8 +63,7 @@ sock_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	int port;
 
 	memset(ss, 0, sizeof(*ss));
-	if (colon == NULL || (hlen = (size_t)(colon - s)) >= sizeof(host) ||
-	    (port = sock_port(colon + 1)) == -1)
+	if (colon == NULL || (hlen = (size_t)(colon - s)) >= sizeof(host))
 		goto bad;
 	memcpy(host, s, hlen);
 	host[hlen] = '\0';
@@ -59,21 +72,50 @@ sock_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 		if (inet_pton(AF_INET6, host + 1, &sin6->sin6_addr) != 1)
 			goto bad;
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
 		*len = sizeof(*sin6);
-		return 0;
-	}
-	if (strcmp(host, "*") == 0)
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-	else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+	} else if (strcmp(host, "*") == 0 ||
+	    inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		/* "*": INADDR_ANY is 0, which memset() put there. */
+		sin->sin_family = AF_INET;
+		*len = sizeof(*sin);
+	} else {
 		goto bad;
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	*len = sizeof(*sin);
+	}
+	/* The host first: a port out of range is news only for a good one. */
+	if ((port = sock_port(colon + 1)) == -1)
+		return -1;
+	if (ss->ss_family == AF_INET6)
+		sin6->sin6_port = htons((uint16_t)port);
+	else
+		sin->sin_port = htons((uint16_t)port);
 	return 0;
 bad:
 	errno = EINVAL;
 	return -1;
+}
+
+/*
+ * Are two addresses sock_parse() made the same one?  Compared as parsed,
+ * so "127.0.0.1:02000" is "127.0.0.1:2000" and "[0:0::1]:80" is "[::1]:80".
+ */
+bool
+sock_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)a;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)b;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
+
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof(a6->sin6_addr)) == 0;
+	return false;
 }
 
 /* Set or clear nothing but O_NONBLOCK. */

@@ -19,7 +19,6 @@
 #include "conf.h"
 #include "log.h"
 #include "os.h"
-#include "sock.h"
 
 #define PASSWORD_LEN	16		/* random password: characters */
 
@@ -52,23 +51,6 @@ conf_path(void)
 	return path;
 }
 
-/* Every listen address must parse now, not fail later at bind time. */
-static int
-conf_check_listen(const struct config *cfg, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-
-	for (int i = 0; i < cfg->nlisten; i++) {
-		if (sock_parse(cfg->listen[i], &ss, &len) == -1) {
-			(void)snprintf(err, errlen, "listen: '%s' is not "
-			    "IPV4:PORT, [IPV6]:PORT or *:PORT", cfg->listen[i]);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* Defaults, the file, -o, -l: the configuration to run with. */
 int
 conf_build(struct config *cfg, char *err, size_t errlen)
@@ -97,18 +79,31 @@ conf_build(struct config *cfg, char *err, size_t errlen)
 		    "is taken on with the user)");
 		return -1;
 	}
-	return conf_check_listen(cfg, err, errlen);
+	return 0;
 }
 
-/* The first line of the password file. */
+/*
+ * The first line of the password file.  A symbolic link to a file
+ * someone else owns is refused (they choose the password); a file
+ * others may read is taken, with a warning each time it is read.
+ */
 static int
 conf_read_password(const char *file, char *out, size_t size, char *err,
     size_t errlen)
 {
 	ssize_t n;
+	int priv;
 
-	if ((n = os_read_head(file, out, size)) == -1)
+	if ((priv = os_file_privacy(file)) == -1)
 		goto fail;
+	if (priv & OS_FILE_FOREIGN_LINK) {
+		(void)snprintf(err, errlen, "oper_password_file %s: a symbolic "
+		    "link to a file owned by another user; refused", file);
+		return -1;
+	}
+	if ((n = os_read_file(file, out, size - 1)) == -1)
+		goto fail;
+	out[n] = '\0';
 	if (out[strcspn(out, "\r\n")] == '\0' && (size_t)n == size - 1) {
 		(void)snprintf(err, errlen, "oper_password_file %s: the first "
 		    "line is longer than %zu bytes", file, size - 2);
@@ -120,10 +115,13 @@ conf_read_password(const char *file, char *out, size_t size, char *err,
 		    "line is empty", file);
 		return -1;
 	}
+	if (priv & OS_FILE_SHARED)
+		log_warning("oper_password_file %s: readable by other users "
+		    "(chmod 600 it)", file);
 	return 0;
 fail:
 	(void)snprintf(err, errlen, "cannot read oper_password_file %s: %s",
-	    file, strerror(errno));
+	    file, os_file_error(errno));
 	return -1;
 }
 

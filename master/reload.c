@@ -23,16 +23,22 @@
 #include "log.h"
 #include "reload.h"
 #include "service.h"
+#include "sock.h"
 #include "spawn.h"
 
 /* Do two configurations listen on the same addresses, in order? */
 static bool
 reload_same_listen(const struct config *a, const struct config *b)
 {
+	struct sockaddr_storage x, y;
+	socklen_t len;
+
 	if (a->nlisten != b->nlisten)
 		return false;
 	for (int i = 0; i < a->nlisten; i++)
-		if (strcmp(a->listen[i], b->listen[i]) != 0)
+		if (sock_parse(a->listen[i], &x, &len) == -1 ||
+		    sock_parse(b->listen[i], &y, &len) == -1 ||
+		    !sock_same(&x, &y))
 			return false;
 	return true;
 }

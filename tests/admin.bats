@@ -31,11 +31,13 @@ stats() {
 	return 1
 }
 
-# A password file whose first line is the password.
+# A password file whose first line is the password, readable by its
+# owner only (else the server warns about it).
 PASSWORD=s3cret-Pass
 make_password_file() {
 	PWFILE=$BATS_TEST_TMPDIR/oper.pw
-	printf '%s\nsecond line, not the password\n' "$PASSWORD" > "$PWFILE"
+	(umask 077 && printf '%s\nsecond line, not the password\n' \
+	    "$PASSWORD" > "$PWFILE")
 }
 
 @test "/oper: the password file's first line, wrong ones refused and logged" {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
 # shellcheck shell=bash
 # config: the command line (-V, -h, usage errors), the configuration file
-# and -o overrides (-t, errors naming FILE:LINE, exit 78), listen
-# addresses (-l, -o listen=, a port in use), and log_level.
+# and -o overrides (-t, errors naming FILE:LINE, exit 78), size suffixes,
+# a byte-order mark, files that are not regular files, listen addresses
+# (checked as read, duplicates once parsed, -l, -o listen=, a port in
+# use), telnet_negotiation, the password file's privacy, and log_level.
 # shellcheck disable=SC2030,SC2031 # FC_STATUS is set and read in one test
 
 bats_require_minimum_version 1.5.0
@@ -164,7 +166,69 @@ start_raw() {
 	f=$(conf small.conf 'max_line = 10')
 	run --separate-stderr "$FORKCHATD" -t -c "$f"
 	[ "$status" -eq 78 ]
-	[ "$stderr" = "forkchatd: $f:1: max_line: 10 is out of range (64..65536)" ]
+	[ "$stderr" = "forkchatd: $f:1: max_line: 10 is out of range (64..64K)" ]
+}
+
+@test "sizes take K, M or G: 1G is max_output_queue's maximum, 1T is refused" {
+	local f
+	f=$(conf sizes.conf 'max_output_queue = 1G' 'max_line = 2k' \
+	    'pipe_max_output = 1m')
+	run --separate-stderr "$FORKCHATD" -t -c "$f"
+	[ "$status" -eq 0 ]
+	[ "$output" = "forkchatd: configuration $f is ok" ]
+	run --separate-stderr "$FORKCHATD" -t -o max_output_queue=1g
+	[ "$status" -eq 0 ]
+	f=$(conf tera.conf '# too big a unit' 'max_output_queue = 1T')
+	run --separate-stderr "$FORKCHATD" -t -c "$f"
+	[ "$status" -eq 78 ]
+	[ -z "$output" ]
+	[ "$stderr" = "forkchatd: $f:2: max_output_queue: '1T': unknown size suffix 'T' (use K, M or G)" ]
+	run --separate-stderr "$FORKCHATD" -t -o max_output_queue=2G
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "forkchatd: -o max_output_queue=2G: max_output_queue: 2G is out of range (4K..1G)" ]
+}
+
+@test "a file starting with a UTF-8 byte-order mark is read" {
+	local f=$BATS_TEST_TMPDIR/bom.conf
+	printf '\xef\xbb\xbfadmin = everyone\r\nmax_clients = 7\r\n' >"$f"
+	run --separate-stderr "$FORKCHATD" -t -c "$f"
+	[ "$status" -eq 0 ]
+	[ "$output" = "forkchatd: configuration $f is ok" ]
+	[ -z "$stderr" ]
+	# The lines are counted as ever: an error on line 2 is on line 2.
+	printf '\xef\xbb\xbfadmin = everyone\nno_such_key = 1\n' >"$f"
+	run --separate-stderr "$FORKCHATD" -t -c "$f"
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "forkchatd: $f:2: unknown key 'no_such_key'" ]
+}
+
+@test "-c names a FIFO or a directory: exit 78 at once, not a regular file" {
+	local fifo=$BATS_TEST_TMPDIR/fifo.conf
+	mkfifo "$fifo"
+	# Nobody ever writes to it: opening it for reading would wait
+	# forever.  timeout's 124 would mean it did.
+	run --separate-stderr timeout 10 "$FORKCHATD" -t -c "$fifo"
+	[ "$status" -eq 78 ]
+	[ -z "$output" ]
+	[ "$stderr" = "forkchatd: cannot read $fifo: not a regular file" ]
+	run --separate-stderr timeout 10 "$FORKCHATD" -c "$fifo" -l 127.0.0.1:0
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "forkchatd: cannot read $fifo: not a regular file" ]
+	run --separate-stderr timeout 10 "$FORKCHATD" -t -c "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "forkchatd: cannot read $BATS_TEST_TMPDIR: not a regular file" ]
+}
+
+@test "telnet_negotiation: on, off and their synonyms; anything else is refused" {
+	local v f
+	for v in on off yes no true false; do
+		run --separate-stderr "$FORKCHATD" -t -o "telnet_negotiation=$v"
+		[ "$status" -eq 0 ]
+	done
+	f=$(conf telnet.conf 'telnet_negotiation = maybe')
+	run --separate-stderr "$FORKCHATD" -t -c "$f"
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "forkchatd: $f:1: telnet_negotiation: 'maybe' must be on or off (or yes/no, true/false)" ]
 }
 
 @test "other file errors: exit 78, each naming FILE:LINE" {
@@ -209,12 +273,44 @@ start_raw() {
 @test "a bad listen address: exit 78, with and without -t" {
 	run --separate-stderr timeout 10 "$FORKCHATD" -l nonsense
 	[ "$status" -eq 78 ]
-	[ "$stderr" = "forkchatd: listen: 'nonsense' is not IPV4:PORT, [IPV6]:PORT or *:PORT" ]
+	[ "$stderr" = "forkchatd: -l: listen: 'nonsense' is not IPV4:PORT, [IPV6]:PORT or *:PORT" ]
 	run --separate-stderr "$FORKCHATD" -t -l 127.0.0.1:99999
 	[ "$status" -eq 78 ]
-	[[ $stderr == *"'127.0.0.1:99999' is not IPV4:PORT"* ]]
+	[ "$stderr" = "forkchatd: -l: listen: '127.0.0.1:99999': port 99999 is out of range (0..65535)" ]
 	run --separate-stderr "$FORKCHATD" -t -l '[::1:2000'
 	[ "$status" -eq 78 ]
+	run --separate-stderr "$FORKCHATD" -t -o listen=localhost:2000
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "forkchatd: -o listen=localhost:2000: listen: 'localhost:2000' is not IPV4:PORT, [IPV6]:PORT or *:PORT" ]
+}
+
+@test "a bad listen address in a file names FILE:LINE" {
+	local f
+	f=$(conf port.conf 'listen = 127.0.0.1:2991' '' 'listen = 127.0.0.1:99999')
+	run --separate-stderr "$FORKCHATD" -t -c "$f"
+	[ "$status" -eq 78 ]
+	[ -z "$output" ]
+	[ "$stderr" = "forkchatd: $f:3: listen: '127.0.0.1:99999': port 99999 is out of range (0..65535)" ]
+	f=$(conf host.conf 'max_clients = 5' 'listen = localhost:2000')
+	run --separate-stderr timeout 10 "$FORKCHATD" -c "$f"
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "forkchatd: $f:2: listen: 'localhost:2000' is not IPV4:PORT, [IPV6]:PORT or *:PORT" ]
+}
+
+@test "the same listen address spelt two ways is given twice: exit 78" {
+	local f
+	f=$(conf dup.conf 'listen = 127.0.0.1:2991' 'listen = 127.0.0.1:02991')
+	run --separate-stderr "$FORKCHATD" -t -c "$f"
+	[ "$status" -eq 78 ]
+	[ -z "$output" ]
+	[ "$stderr" = "forkchatd: $f:2: listen: '127.0.0.1:02991' is given twice (as '127.0.0.1:2991')" ]
+	f=$(conf dup6.conf 'listen = [::1]:2991' '# same' 'listen = [0:0::1]:2991')
+	run --separate-stderr "$FORKCHATD" -t -c "$f"
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "forkchatd: $f:3: listen: '[0:0::1]:2991' is given twice (as '[::1]:2991')" ]
+	run --separate-stderr "$FORKCHATD" -t -l 127.0.0.1:2991 -l 127.0.0.1:2991
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "forkchatd: -l: listen: '127.0.0.1:2991' is given twice" ]
 }
 
 @test "the shipped scripts/forkchatd.conf and scripts/demo.conf pass -t" {
@@ -342,4 +438,70 @@ start_raw() {
 	# One line: the refusal.  No start, connect, nick or shutdown lines.
 	[ "$(wc -l <"$FC_LOG")" -eq 1 ]
 	fc_log_has ' warning \[[0-9]+\] refused connection from 127\.0\.0\.1:[0-9]+: server full'
+}
+
+# A password file PATH holding one line, with mode MODE.
+password_file() {
+	(umask 077 && echo "pass-$RANDOM" >"$1")
+	chmod "$2" "$1"
+}
+
+# True once the log says N times that a reload was applied.
+reloaded_times() {
+	[ "$(grep -c ' configuration reloaded: ' "$FC_LOG")" -eq "$1" ]
+}
+
+@test "oper_password_file readable by others: a warning with -t, at start and on reload" {
+	local pw=$BATS_TEST_TMPDIR/oper.pw re
+	password_file "$pw" 644
+	run --separate-stderr "$FORKCHATD" -t -o "oper_password_file=$pw"
+	[ "$status" -eq 0 ]
+	[ "$output" = "forkchatd: configuration (built-in defaults) with 1 -o override is ok" ]
+	[[ $stderr == *" warning ["*"] oper_password_file $pw: readable by other users (chmod 600 it)" ]]
+	re=" warning \[[0-9]+\] oper_password_file $pw: readable by other users \(chmod 600 it\)$"
+	fc_start -o "oper_password_file=$pw"
+	[ "$(grep -cE "$re" "$FC_LOG")" -eq 1 ]
+	kill -HUP "$FC_PID"
+	wait_until 5 reloaded_times 1
+	[ "$(grep -cE "$re" "$FC_LOG")" -eq 2 ]
+	# Made private, it is read without a word.
+	chmod 600 "$pw"
+	kill -HUP "$FC_PID"
+	wait_until 5 reloaded_times 2
+	[ "$(grep -cE "$re" "$FC_LOG")" -eq 2 ]
+	fc_stop TERM
+	[ "$FC_STATUS" -eq 0 ]
+	[ -z "$(fc_unexpected_warnings ': readable by other users \(chmod 600 it\)$')" ]
+}
+
+@test "oper_password_file a symbolic link to another user's file: refused, exit 78" {
+	local pw=$BATS_TEST_TMPDIR/theirs.pw link=$BATS_TEST_TMPDIR/link.pw
+	password_file "$pw" 600
+	if [ "$(id -u)" -eq 0 ]; then
+		chown 65534:65534 "$pw"
+	else
+		pw=/etc/passwd		# root's
+	fi
+	ln -s "$pw" "$link"
+	run --separate-stderr timeout 10 "$FORKCHATD" -t -o "oper_password_file=$link"
+	[ "$status" -eq 78 ]
+	[ -z "$output" ]
+	[ "$stderr" = "forkchatd: oper_password_file $link: a symbolic link to a file owned by another user; refused" ]
+	run --separate-stderr timeout 10 "$FORKCHATD" -l 127.0.0.1:0 -o "oper_password_file=$link"
+	[ "$status" -eq 78 ]
+	[[ $stderr == *" error ["*"] oper_password_file $link: a symbolic link to a file owned by another user; refused" ]]
+	# A link to one's own private file is fine.
+	password_file "$BATS_TEST_TMPDIR/mine.pw" 600
+	ln -s "$BATS_TEST_TMPDIR/mine.pw" "$BATS_TEST_TMPDIR/mylink.pw"
+	run --separate-stderr "$FORKCHATD" -t -o "oper_password_file=$BATS_TEST_TMPDIR/mylink.pw"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+}
+
+@test "oper_password_file a FIFO: exit 78 at once, not a regular file" {
+	local fifo=$BATS_TEST_TMPDIR/oper.fifo
+	mkfifo -m 600 "$fifo"
+	run --separate-stderr timeout 10 "$FORKCHATD" -t -o "oper_password_file=$fifo"
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "forkchatd: cannot read oper_password_file $fifo: not a regular file" ]
 }

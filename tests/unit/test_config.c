@@ -1,12 +1,13 @@
 /*
- * test_config.c - unit tests for common/config.c: defaults, every key,
- * sizes, listen lists, pipes, the file syntax and its error messages.
+ * test_config.c - unit tests for common/config.c and confpipe.c: the
+ * defaults, every key and its messages, size suffixes, switches, listen
+ * lists checked and compared as parsed addresses, pipes, and the dump
+ * of every key type read back the same.  Files and lines are
+ * test_confparse.c's.
  */
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "unit.h"
@@ -51,21 +52,6 @@ parse(struct config *cfg, const char *text)
 	err[0] = '\0';
 	return config_parse(cfg, text, strlen(text), "t.conf", err,
 	    sizeof(err));
-}
-
-/* True if parsing text on fresh defaults fails with exactly msg. */
-static int
-parse_fails(const char *text, const char *msg)
-{
-	struct config cfg;
-	int ok;
-
-	config_defaults(&cfg);
-	ok = parse(&cfg, text) == -1 && strcmp(err, msg) == 0;
-	if (!ok)
-		printf("# got: %s\n", err);
-	config_free(&cfg);
-	return ok;
 }
 
 /* The value of a numeric key's field. */
@@ -134,15 +120,15 @@ test_numbers(void)
 			CHECK(set(&cfg, nk->name, buf) == -1,
 			    "%s = %s is refused", nk->name, buf);
 		}
-		CHECK(set(&cfg, nk->name, "12x") == -1 &&
+		CHECK(set(&cfg, nk->name, "1.5") == -1 &&
 		    strstr(err, "is not a number") != NULL,
-		    "%s = 12x is refused", nk->name);
+		    "%s = 1.5 is refused", nk->name);
 	}
-	CHECK(set(&cfg, "max_line", "12x") == -1 &&
-	    strcmp(err, "max_line: '12x' is not a number") == 0,
+	CHECK(set(&cfg, "max_clients", "12x") == -1 &&
+	    strcmp(err, "max_clients: '12x' is not a number") == 0,
 	    "junk error text: %s", err);
-	CHECK(set(&cfg, "max_line", "10") == -1 &&
-	    strcmp(err, "max_line: 10 is out of range (64..65536)") == 0,
+	CHECK(set(&cfg, "max_clients", "0") == -1 &&
+	    strcmp(err, "max_clients: 0 is out of range (1..100000)") == 0,
 	    "range error text: %s", err);
 	CHECK(set(&cfg, "max_clients", "") == -1, "empty number is refused");
 	CHECK(set(&cfg, "max_clients", "+5") == -1, "a sign is refused");
@@ -156,7 +142,7 @@ test_numbers(void)
 	config_free(&cfg);
 }
 
-/* k and m suffixes on sizes. */
+/* K, M and G suffixes on sizes, and what a wrong one is told. */
 static void
 test_sizes(void)
 {
@@ -171,16 +157,82 @@ test_sizes(void)
 	    "64k is 65536");
 	CHECK(set(&cfg, "max_line", "1K") == 0 && cfg.max_line == 1024,
 	    "1K is 1024");
-	CHECK(set(&cfg, "max_line", "65k") == -1, "65k is out of range");
+	CHECK(set(&cfg, "max_output_queue", "1G") == 0 &&
+	    cfg.max_output_queue == 1073741824, "1G is 1073741824");
+	CHECK(set(&cfg, "max_output_queue", "16k") == 0 &&
+	    set(&cfg, "max_output_queue", "1g") == 0 &&
+	    cfg.max_output_queue == 1073741824, "1g is 1G too");
 	CHECK(set(&cfg, "max_output_queue", "1024M") == 0 &&
 	    cfg.max_output_queue == 1073741824, "1024M is the maximum");
-	CHECK(set(&cfg, "max_output_queue", "1G") == -1, "no G suffix");
-	CHECK(set(&cfg, "max_line", "k") == -1, "a suffix alone is junk");
-	CHECK(set(&cfg, "max_line", "1kk") == -1, "two suffixes are junk");
-	CHECK(set(&cfg, "max_line", "1 k") == -1, "a blank before k is junk");
+	CHECK(set(&cfg, "max_output_queue", "1T") == -1 && strcmp(err,
+	    "max_output_queue: '1T': unknown size suffix 'T' "
+	    "(use K, M or G)") == 0 && cfg.max_output_queue == 1073741824,
+	    "1T: %s", err);
+	CHECK(set(&cfg, "max_line", "1MB") == -1 && strcmp(err,
+	    "max_line: '1MB': unknown size suffix 'MB' (use K, M or G)") == 0,
+	    "1MB: %s", err);
+	CHECK(set(&cfg, "max_line", "12x") == -1 && strcmp(err,
+	    "max_line: '12x': unknown size suffix 'x' (use K, M or G)") == 0,
+	    "12x: %s", err);
+	CHECK(set(&cfg, "max_line", "1kk") == -1 &&
+	    strstr(err, "unknown size suffix 'kk'") != NULL,
+	    "two suffixes: %s", err);
+	CHECK(set(&cfg, "max_output_queue", "2G") == -1 && strcmp(err,
+	    "max_output_queue: 2G is out of range (4K..1G)") == 0,
+	    "the range in the units people type: %s", err);
+	CHECK(set(&cfg, "max_line", "10") == -1 && strcmp(err,
+	    "max_line: 10 is out of range (64..64K)") == 0,
+	    "a range of plain bytes and K: %s", err);
+	CHECK(set(&cfg, "max_line", "65k") == -1 && strcmp(err,
+	    "max_line: 65k is out of range (64..64K)") == 0,
+	    "65k: %s", err);
+	CHECK(set(&cfg, "pipe_max_output", "17M") == -1 && strcmp(err,
+	    "pipe_max_output: 17M is out of range (1..16M)") == 0,
+	    "17M: %s", err);
+	CHECK(set(&cfg, "pipe_max_output", "16777217") == -1 &&
+	    strstr(err, "(1..16M)") != NULL, "one byte past 16M");
+	CHECK(set(&cfg, "max_line", "k") == -1 &&
+	    strcmp(err, "max_line: 'k' is not a number") == 0,
+	    "a suffix alone is junk: %s", err);
+	CHECK(set(&cfg, "max_line", "1 k") == -1 &&
+	    strstr(err, "is not a number") != NULL, "a blank before k");
+	CHECK(set(&cfg, "max_line", "1.5K") == -1 &&
+	    strstr(err, "is not a number") != NULL, "no fractions");
+	CHECK(set(&cfg, "max_line", "-1K") == -1 &&
+	    strstr(err, "is not a number") != NULL, "no sign");
 	CHECK(set(&cfg, "pipe_max_output", "18014398509481984k") == -1 &&
 	    strstr(err, "out of range") != NULL,
 	    "overflow by the suffix is out of range");
+	CHECK(set(&cfg, "pipe_max_output", "99999999999999999999999G") ==
+	    -1 && strstr(err, "out of range") != NULL,
+	    "overflow of the digits is out of range");
+	CHECK(cfg.max_line == 1024 && cfg.pipe_max_output == 65536,
+	    "refused values change nothing");
+	config_free(&cfg);
+}
+
+/* telnet_negotiation: a switch, on by default. */
+static void
+test_bool(void)
+{
+	static const char *const on[] = { "on", "yes", "true" };
+	static const char *const off[] = { "off", "no", "false" };
+	struct config cfg;
+
+	config_defaults(&cfg);
+	CHECK(cfg.telnet_negotiation, "telnet_negotiation is on by default");
+	for (int i = 0; i < 3; i++) {
+		CHECK(set(&cfg, "telnet_negotiation", off[i]) == 0 &&
+		    !cfg.telnet_negotiation, "telnet_negotiation = %s", off[i]);
+		CHECK(set(&cfg, "telnet_negotiation", on[i]) == 0 &&
+		    cfg.telnet_negotiation, "telnet_negotiation = %s", on[i]);
+	}
+	CHECK(set(&cfg, "telnet_negotiation", "1") == -1 && strcmp(err,
+	    "telnet_negotiation: '1' must be on or off (or yes/no, "
+	    "true/false)") == 0, "bool error text: %s", err);
+	CHECK(set(&cfg, "telnet_negotiation", "On") == -1 &&
+	    set(&cfg, "telnet_negotiation", "offf") == -1 &&
+	    cfg.telnet_negotiation, "words are exact and case-sensitive");
 	config_free(&cfg);
 }
 
@@ -211,6 +263,22 @@ test_other_keys(void)
 	    cfg.log_level == LL_ERROR, "log_level = error");
 	CHECK(set(&cfg, "log_level", "loud") == -1 &&
 	    cfg.log_level == LL_ERROR, "log_level = loud is refused");
+	CHECK(strcmp(err, "log_level: 'loud' must be error, warning, notice, "
+	    "info or debug") == 0, "log_level error text: %s", err);
+	CHECK(set(&cfg, "log_format", "plain") == 0 &&
+	    cfg.log_format == LOG_FORMAT_PLAIN && set(&cfg, "log_format",
+	    "journal") == 0 && cfg.log_format == LOG_FORMAT_JOURNAL,
+	    "log_format = plain, journal");
+	CHECK(set(&cfg, "log_format", "json") == -1 && strcmp(err,
+	    "log_format: 'json' must be auto, journal or plain") == 0 &&
+	    cfg.log_format == LOG_FORMAT_JOURNAL, "log_format error text: %s",
+	    err);
+	CHECK(set(&cfg, "user", "forkchat") == 0 && set(&cfg, "group",
+	    "nogroup") == 0 && strcmp(cfg.user, "forkchat") == 0 &&
+	    strcmp(cfg.group, "nogroup") == 0, "user and group");
+	CHECK(set(&cfg, "user", "-x") == -1 && strcmp(err,
+	    "user: '-x' is not a user or group name") == 0,
+	    "account error text: %s", err);
 	CHECK(set(&cfg, "foo", "1") == -1 &&
 	    strcmp(err, "unknown key 'foo'") == 0, "unknown key text: %s",
 	    err);
@@ -222,6 +290,9 @@ test_other_keys(void)
 static void
 test_listen(void)
 {
+	/* A valid address of exactly 63 characters: a port with zeros. */
+	static const char long63[] = "[0000:0000:0000:0000:0000:0000:0000:"
+	    "0001]:000000000000000002002";
 	struct config cfg;
 	char addr[80];
 	int i;
@@ -232,15 +303,17 @@ test_listen(void)
 	    "the first listen replaces the default");
 	CHECK(set(&cfg, "listen", "0.0.0.0:2001") == 0 && cfg.nlisten == 2,
 	    "the second listen adds to the list");
-	CHECK(set(&cfg, "listen", "[::1]:2000") == -1 && cfg.nlisten == 2,
-	    "the same address twice is refused");
+	CHECK(set(&cfg, "listen", "[::1]:2000") == -1 && cfg.nlisten == 2 &&
+	    strcmp(err, "listen: '[::1]:2000' is given twice") == 0,
+	    "the same address twice: %s", err);
 	CHECK(set(&cfg, "listen", "a b") == -1, "an address with a space");
 	CHECK(set(&cfg, "listen", "") == -1, "an empty address");
-	memset(addr, 'a', 64);
-	addr[64] = '\0';
-	CHECK(set(&cfg, "listen", addr) == -1, "a 64-character address");
-	addr[63] = '\0';
-	CHECK(set(&cfg, "listen", addr) == 0, "a 63-character address");
+	CHECK(strlen(long63) == 63 && set(&cfg, "listen", long63) == 0,
+	    "a 63-character address");
+	snprintf(addr, sizeof(addr), "%s0", long63);
+	CHECK(set(&cfg, "listen", addr) == -1 &&
+	    strstr(err, "is longer than 63 characters") != NULL,
+	    "a 64-character address: %s", err);
 	for (i = cfg.nlisten; i < CONFIG_MAX_LISTEN; i++) {
 		snprintf(addr, sizeof(addr), "127.0.0.1:%d", 3000 + i);
 		if (set(&cfg, "listen", addr) == -1)
@@ -255,6 +328,88 @@ test_listen(void)
 	CHECK(set(&cfg, "listen", "127.0.0.1:5000") == 0 &&
 	    cfg.nlisten == 1 && !cfg.listen_default,
 	    "after clearing, listen starts a fresh list");
+	config_free(&cfg);
+}
+
+/* Is value refused for listen, on fresh defaults, with exactly msg? */
+static int
+listen_fails(const char *value, const char *msg)
+{
+	struct config cfg;
+	int ok;
+
+	config_defaults(&cfg);
+	ok = set(&cfg, "listen", value) == -1 && strcmp(err, msg) == 0 &&
+	    cfg.nlisten == 1 && strcmp(cfg.listen[0], "127.0.0.1:2000") == 0;
+	if (!ok)
+		printf("# got: %s\n", err);
+	config_free(&cfg);
+	return ok;
+}
+
+/* Does listen b after listen a say it is a given twice (as a)? */
+static int
+listen_same(const char *a, const char *b)
+{
+	struct config cfg;
+	char msg[200];
+	int ok;
+
+	snprintf(msg, sizeof(msg), "listen: '%s' is given twice (as '%s')",
+	    b, a);
+	config_defaults(&cfg);
+	ok = set(&cfg, "listen", a) == 0 && set(&cfg, "listen", b) == -1 &&
+	    strcmp(err, msg) == 0 && cfg.nlisten == 1;
+	if (!ok)
+		printf("# got: %s\n", err);
+	config_free(&cfg);
+	return ok;
+}
+
+/* Addresses are checked as they are set, and compared once parsed. */
+static void
+test_listen_parsed(void)
+{
+	struct config cfg;
+
+	CHECK(listen_fails("nonsense", "listen: 'nonsense' is not "
+	    "IPV4:PORT, [IPV6]:PORT or *:PORT"), "not an address");
+	CHECK(listen_fails("localhost:2000", "listen: 'localhost:2000' is "
+	    "not IPV4:PORT, [IPV6]:PORT or *:PORT"), "host names are not "
+	    "resolved");
+	CHECK(listen_fails("127.0.0.1:99999", "listen: '127.0.0.1:99999': "
+	    "port 99999 is out of range (0..65535)"), "port out of range");
+	CHECK(listen_fails("[::1]:65536", "listen: '[::1]:65536': port 65536 "
+	    "is out of range (0..65535)"), "IPv6 port out of range");
+	CHECK(listen_fails("127.0.0.1:99999999999999999999999", "listen: "
+	    "'127.0.0.1:99999999999999999999999': port 99999999999999999999999"
+	    " is out of range (0..65535)"), "port past any integer");
+	CHECK(listen_fails("example:99999", "listen: 'example:99999' is not "
+	    "IPV4:PORT, [IPV6]:PORT or *:PORT"), "a bad host first");
+	CHECK(listen_fails("127.0.0.1:", "listen: '127.0.0.1:' is not "
+	    "IPV4:PORT, [IPV6]:PORT or *:PORT"), "no port");
+	CHECK(listen_fails("127.0.0.1:-1", "listen: '127.0.0.1:-1' is not "
+	    "IPV4:PORT, [IPV6]:PORT or *:PORT"), "a negative port");
+	CHECK(listen_fails("[::1:2000", "listen: '[::1:2000' is not "
+	    "IPV4:PORT, [IPV6]:PORT or *:PORT"), "an unclosed bracket");
+	CHECK(listen_same("127.0.0.1:2991", "127.0.0.1:02991"),
+	    "a port with a leading zero is the same port");
+	CHECK(listen_same("[::1]:80", "[0:0::1]:80"),
+	    "IPv6 addresses are compared, not their spelling");
+	CHECK(listen_same("*:80", "0.0.0.0:80"), "* is 0.0.0.0");
+	CHECK(listen_same("127.0.0.1:0", "127.0.0.1:00"), "port 0 twice");
+	config_defaults(&cfg);
+	CHECK(set(&cfg, "listen", "*:80") == 0 && set(&cfg, "listen",
+	    "[::]:80") == 0 && set(&cfg, "listen", "127.0.0.1:80") == 0 &&
+	    set(&cfg, "listen", "127.0.0.1:81") == 0 && set(&cfg, "listen",
+	    "127.0.0.2:80") == 0 && cfg.nlisten == 5,
+	    "other family, address or port: not the same");
+	CHECK(strcmp(cfg.listen[1], "[::]:80") == 0,
+	    "an address is kept as it was written");
+	config_free(&cfg);
+	config_defaults(&cfg);
+	CHECK(set(&cfg, "listen", "127.0.0.1:2000") == 0 && cfg.nlisten == 1,
+	    "the default address may be given once, replacing itself");
 	config_free(&cfg);
 }
 
@@ -313,115 +468,101 @@ test_pipes(void)
 	config_free(&cfg);
 }
 
-/* Comments, blanks, CRLF, a missing last newline. */
-static void
-test_syntax(void)
+/* The dump of cfg, NUL-terminated, in b (which the caller frees). */
+static const char *
+dump(const struct config *cfg, struct buf *b)
 {
-	struct config cfg;
-	const struct pipe_prog *pp;
-
-	config_defaults(&cfg);
-	CHECK(parse(&cfg, "# a comment\n\n   # indented\n\t\n"
-	    "max_clients=5 # trailing\n  flood_rate  =  7  \n") == 0 &&
-	    cfg.max_clients == 5 && cfg.flood_rate == 7,
-	    "comments, blank lines and spacing");
-	CHECK(parse(&cfg, "pipe.h = /bin/echo a#b #c\n") == 0 &&
-	    (pp = config_pipe(&cfg, "h")) != NULL &&
-	    strcmp(pp->argv[1], "a#b") == 0 && pp->argv[2] == NULL,
-	    "'#' inside a word is kept");
-	CHECK(parse(&cfg, "oper_password_file=/x#y\n") == 0 &&
-	    strcmp(cfg.oper_password_file, "/x#y") == 0,
-	    "'#' after '=' is not a comment");
-	CHECK(parse(&cfg, "max_clients = 9") == 0 && cfg.max_clients == 9,
-	    "no trailing newline");
-	CHECK(parse(&cfg, "max_clients = 11\r\n") == 0 &&
-	    cfg.max_clients == 11, "CRLF line ends");
-	CHECK(parse(&cfg, "listen = 127.0.0.1:1\nlisten = 127.0.0.1:2\n") ==
-	    0 && cfg.nlisten == 2, "listen may repeat in a file");
-	config_free(&cfg);
+	buf_init(b, 0);
+	if (config_dump(cfg, b) == -1 || buf_printf(b, "%c", '\0') == -1)
+		return "";
+	return buf_head(b);
 }
 
-/* Error messages name the file and line. */
-static void
-test_errors(void)
+/* How many lines of text start with "key=". */
+static int
+lines_of(const char *text, const char *key)
 {
-	static const char nul[] = "max_clients = 5\nmax_line = 1\0002\n";
-	struct config cfg;
-	char *big;
+	size_t n = strlen(key);
+	const char *p = text;
+	int count = 0;
 
-	CHECK(parse_fails("max_clients = 5\n\nmax_line = 100\n\n\n\n\n\n"
-	    "max_line = 200\n", "t.conf:9: key 'max_line' is set twice "
-	    "(first on line 3)"), "set twice names both lines");
-	CHECK(parse_fails("pipe.a = /bin/a\npipe.a = /bin/b\n",
-	    "t.conf:2: key 'pipe.a' is set twice (first on line 1)"),
-	    "a pipe defined twice in one file");
-	CHECK(parse_fails("max_clients = 5\nfoo = 1\n",
-	    "t.conf:2: unknown key 'foo'"), "unknown key names file and line");
-	CHECK(parse_fails("max_clients 5\n",
-	    "t.conf:1: expected 'key = value'"), "a line without '='");
-	CHECK(parse_fails("= 5\n", "t.conf:1: missing key before '='"),
-	    "an empty key");
-	CHECK(parse_fails("max_line = # none\n",
-	    "t.conf:1: missing value for 'max_line'"), "an empty value");
-	CHECK(parse_fails("\nmax_line = 10\n",
-	    "t.conf:2: max_line: 10 is out of range (64..65536)"),
-	    "a bad value names file and line");
-	CHECK(parse_fails("max_clients = 7#x\n",
-	    "t.conf:1: max_clients: '7#x' is not a number"),
-	    "'#' inside a value is not a comment");
-	config_defaults(&cfg);
-	CHECK(config_parse(&cfg, nul, sizeof(nul) - 1, "t.conf", err,
-	    sizeof(err)) == -1 && strcmp(err, "t.conf:2: NUL byte") == 0,
-	    "a NUL byte: %s", err);
-	big = malloc(4200);
-	memset(big, '#', 4096);
-	strcpy(big + 4096, "\nmax_clients = 3\n");
-	CHECK(parse(&cfg, big) == 0 && cfg.max_clients == 3,
-	    "a 4096-byte line is fine");
-	memset(big, '#', 4097);
-	strcpy(big + 4097, "\n");
-	CHECK(parse(&cfg, big) == -1 && strncmp(err, "t.conf:1: ", 10) == 0,
-	    "a 4097-byte line is refused");
-	free(big);
-	config_free(&cfg);
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, key, n) == 0 && p[n] == '=')
+			count++;
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return count;
 }
 
-/* Reading files: a good one, a missing one, a too big one. */
+/*
+ * Every key type dumps to text that parses back into the same settings,
+ * which dump to the same text: that text is how workers get theirs.
+ */
 static void
-test_load(void)
+test_dump(void)
 {
-	static const char text[] = "max_clients = 42\nmax_line = 8k\n";
-	char path[] = "/tmp/test_config.XXXXXX", *big;
-	struct config cfg;
-	int fd;
+	static const char *const every[] = { "listen", "max_clients",
+	    "spare_workers", "admin", "oper_password_file", "idle_timeout",
+	    "telnet_negotiation", "max_line", "max_output_queue",
+	    "flood_rate", "flood_burst", "shutdown_grace", "pipe_timeout",
+	    "pipe_max_output", "log_level", "log_format", "user", "group",
+	    "pipe.rev" };
+	struct config a, b;
+	struct buf one, two, dflt;
+	const char *text;
+	int ok = 1;
 
-	config_defaults(&cfg);
-	CHECK(config_load(&cfg, "/nonexistent/forkchatd.conf", err,
-	    sizeof(err)) == -1 && strcmp(err, "cannot read "
-	    "/nonexistent/forkchatd.conf: No such file or directory") == 0,
-	    "a missing file: %s", err);
-	fd = mkstemp(path);
-	CHECK(fd != -1 && write(fd, text, sizeof(text) - 1) ==
-	    (ssize_t)sizeof(text) - 1, "write a temporary file");
-	CHECK(config_load(&cfg, path, err, sizeof(err)) == 0 &&
-	    cfg.max_clients == 42 && cfg.max_line == 8192, "load a file");
-	CHECK(write(fd, "bogus\n", 6) == 6 &&
-	    config_load(&cfg, path, err, sizeof(err)) == -1 &&
-	    strncmp(err, path, strlen(path)) == 0 &&
-	    strstr(err, ":3: expected") != NULL,
-	    "errors name the path: %s", err);
-	big = calloc(1, 1024 * 1024 + 1);
-	memset(big, '\n', 1024 * 1024 + 1);
-	CHECK(ftruncate(fd, 0) == 0 && pwrite(fd, big, 1024 * 1024, 0) ==
-	    1024 * 1024 && config_load(&cfg, path, err, sizeof(err)) == 0,
-	    "a 1 MiB file is fine");
-	CHECK(pwrite(fd, big, 1, 1024 * 1024) == 1 &&
-	    config_load(&cfg, path, err, sizeof(err)) == -1 &&
-	    strstr(err, "larger") != NULL, "a bigger file is refused: %s", err);
-	free(big);
-	close(fd);
-	unlink(path);
-	config_free(&cfg);
+	config_defaults(&a);
+	text = dump(&a, &dflt);
+	CHECK(strstr(text, "listen=127.0.0.1:2000\n") != NULL &&
+	    strstr(text, "telnet_negotiation=on\n") != NULL &&
+	    strstr(text, "admin=operators\n") != NULL &&
+	    strstr(text, "log_format=auto\n") != NULL &&
+	    lines_of(text, "user") == 0 && lines_of(text, "oper_password_file")
+	    == 0, "the defaults' dump; unset strings are left out");
+	buf_free(&dflt);
+	CHECK(set(&a, "listen", "[::1]:2991") == 0 && set(&a, "listen",
+	    "*:02992") == 0 && set(&a, "max_clients", "7") == 0 &&
+	    set(&a, "max_line", "8K") == 0 && set(&a, "max_output_queue",
+	    "1G") == 0 && set(&a, "telnet_negotiation", "no") == 0 &&
+	    set(&a, "admin", "everyone") == 0 && set(&a, "log_level",
+	    "debug") == 0 && set(&a, "log_format", "plain") == 0 &&
+	    set(&a, "oper_password_file", "/etc/forkchat/pw#1") == 0 &&
+	    set(&a, "user", "chat") == 0 && set(&a, "group", "chat") == 0 &&
+	    set(&a, "pipe.rev", "/usr/bin/rev -x") == 0,
+	    "every key type set away from its default");
+	text = dump(&a, &one);
+	for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++)
+		if (lines_of(text, every[i]) != (i == 0 ? 2 : 1))
+			ok = 0;
+	CHECK(ok, "every key in the dump, listen twice");
+	if (!ok)
+		printf("# the dump:\n%s", text);
+	CHECK(strstr(text, "telnet_negotiation=off\n") != NULL &&
+	    strstr(text, "max_line=8192\n") != NULL &&
+	    strstr(text, "max_output_queue=1073741824\n") != NULL &&
+	    strstr(text, "admin=everyone\n") != NULL &&
+	    strstr(text, "log_level=debug\n") != NULL &&
+	    strstr(text, "log_format=plain\n") != NULL &&
+	    strstr(text, "listen=*:02992\n") != NULL &&
+	    strstr(text, "pipe.rev=/usr/bin/rev -x\n") != NULL,
+	    "each type dumped as a file says it");
+	config_defaults(&b);
+	CHECK(parse(&b, text) == 0, "the dump parses: %s", err);
+	CHECK(!b.telnet_negotiation && b.max_line == 8192 &&
+	    b.max_output_queue == 1073741824 && b.admin == ADMIN_EVERYONE &&
+	    b.log_level == LL_DEBUG && b.log_format == LOG_FORMAT_PLAIN &&
+	    b.nlisten == 2 && b.max_clients == 7 &&
+	    strcmp(b.oper_password_file, "/etc/forkchat/pw#1") == 0 &&
+	    strcmp(b.user, "chat") == 0 && strcmp(b.group, "chat") == 0 &&
+	    config_pipe(&b, "rev") != NULL, "into the same settings");
+	CHECK(strcmp(dump(&b, &two), text) == 0,
+	    "which dump to the very same text");
+	buf_free(&one);
+	buf_free(&two);
+	config_free(&a);
+	config_free(&b);
 }
 
 int
@@ -430,11 +571,11 @@ main(void)
 	test_defaults();
 	test_numbers();
 	test_sizes();
+	test_bool();
 	test_other_keys();
 	test_listen();
+	test_listen_parsed();
 	test_pipes();
-	test_syntax();
-	test_errors();
-	test_load();
+	test_dump();
 	return unit_done();
 }
