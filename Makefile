@@ -58,9 +58,10 @@ $(B)/tests/%: tests/unit/%.c $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJ)
 
-$(B)/tools/%: tests/tools/%.c
+# Test tools may use common/ (resp-probe drives Redis with it).
+$(B)/tools/%: tests/tools/%.c $(COMMON_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJ)
 
 unit: $(UNIT_BIN)
 
