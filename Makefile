@@ -41,7 +41,8 @@ SERVER_SRC = $(COMMON_SRC) $(wildcard master/*.c) $(wildcard worker/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o)
 # Every module but the master's main(): what a unit test may link.  An
-# archive, so a test pulls in only the modules it calls.
+# archive, so a test pulls in only the modules it calls.  Their headers
+# come by -iquote: master/limits.h must not hide <limits.h>.
 LIB	   = $(B)/libforkchat.a
 LIB_OBJ	   = $(filter-out $(B)/master/main.o,$(SERVER_OBJ))
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
@@ -64,12 +65,13 @@ $(LIB): $(LIB_OBJ)
 
 $(B)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Imaster -Iworker $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
-	    $(LIB)
+	$(CC) $(CPPFLAGS) -iquote master -iquote worker $(ALL_CFLAGS) \
+	    $(LDFLAGS) -o $@ $< $(LIB)
 
-$(B)/tools/%: tests/tools/%.c
+# Test tools may use common/ (resp-probe drives Redis with it).
+$(B)/tools/%: tests/tools/%.c $(COMMON_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJ)
 
 unit: $(UNIT_BIN)
 
