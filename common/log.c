@@ -4,8 +4,9 @@
  * Format on a terminal or file: "2026-11-23T17:52:37.123Z notice [1201] text".
  * Under journald (log_init(1)): "<5>[1201] text"; journald adds the time.
  * Public: log_init, log_journal_stream, log_set_level, log_enabled,
- * log_level_parse,
- * log_level_name, log_msg, log_vmsg, log_fatal, log_panic.
+ * log_level_parse, log_level_name, log_msg, log_vmsg, log_fatal,
+ * log_panic; log_limited, log_limit_deadline, log_limit_tick,
+ * log_limit_flush.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include "log.h"
 #include "num.h"
+#include "os.h"
 
 #define LOG_LINE_MAX	1024
 
@@ -170,4 +172,60 @@ log_panic(const char *fmt, ...)
 	log_vmsg(LL_ERROR, fmt, ap);
 	va_end(ap);
 	abort();
+}
+
+/*
+ * A line a client can cause: logged if no interval is open (and one
+ * opens), else only counted, for log_limit_tick() to sum up.
+ */
+void
+log_limited(struct log_limit *l, const char *fmt, ...)
+{
+	int64_t now = os_now_ms();
+	va_list ap;
+
+	log_limit_tick(l, now);		/* an interval over is closed first */
+	if (l->until != 0) {
+		l->more++;
+		return;
+	}
+	l->until = now + l->interval_ms;
+	va_start(ap, fmt);
+	log_vmsg(l->level, fmt, ap);
+	va_end(ap);
+}
+
+/* When the open interval ends, if lines are held back in it; else 0. */
+int64_t
+log_limit_deadline(const struct log_limit *l)
+{
+	return l->more > 0 ? l->until : 0;
+}
+
+/* Sum up the lines held back, in one line, and start afresh. */
+void
+log_limit_flush(struct log_limit *l)
+{
+	if (l->more > 0)
+		log_msg(l->level, "%u more %s in the last %lld s", l->more,
+		    l->what, (long long)(l->interval_ms / 1000));
+	l->more = 0;
+	l->until = 0;
+}
+
+/*
+ * At or after the deadline: the sum, and a new interval if there was
+ * one to sum up (a steady stream gives one line per interval); an
+ * interval that held nothing back just closes.
+ */
+void
+log_limit_tick(struct log_limit *l, int64_t now)
+{
+	unsigned more = l->more;
+
+	if (l->until == 0 || now < l->until)
+		return;
+	log_limit_flush(l);
+	if (more > 0)
+		l->until = now + l->interval_ms;
 }

@@ -10,7 +10,8 @@
  * full, we stop accepting and new connections wait in the kernel's
  * listen queue.  A burst of clients is thus served by a burst of forks,
  * and their "joined" notices go out together, not one turn each.
- * A client we cannot serve gets one ERR line and is closed.  When the
+ * A client we cannot serve gets one ERR line and is closed; the log says
+ * so once, then how many more in each interval.  When the
  * process is out of descriptors, a reserved one is given up for a moment
  * so the waiting client can be told, instead of being left to spin on.
  *
@@ -48,6 +49,8 @@ static struct listener listeners[CONFIG_MAX_LISTEN];
 static int nlisteners;
 static int reserve_fd = -1;	/* given up when accept() hits EMFILE */
 static int64_t resume_at;	/* out of descriptors: accept again then */
+static struct log_limit refused_log = LOG_LIMIT("refused connections",
+    LL_WARNING, 10);
 
 /* Accepted clients waiting for a spare, oldest first (a ring). */
 static struct {
@@ -156,6 +159,7 @@ accept_close(void)
 	if (n > 0)
 		log_notice("%u connection%s waiting for a worker closed", n,
 		    n == 1 ? "" : "s");
+	log_limit_flush(&refused_log);
 	for (int i = 0; i < nlisteners; i++) {
 		if (listeners[i].fd == -1)
 			continue;
@@ -178,7 +182,7 @@ accept_reject(int fd, const char *peer, const char *why)
 		log_debug("telling %s we are busy: %s", peer, strerror(errno));
 	(void)close(fd);
 	server.stats.rejected++;
-	log_warning("refused connection from %s: %s", peer, why);
+	log_limited(&refused_log, "refused connection from %s: %s", peer, why);
 }
 
 /* Hand a new client to a worker; the queue owns fd from here on. */
@@ -323,6 +327,7 @@ accept_ready(struct listener *l)
 void
 accept_end_turn(int64_t now)
 {
+	log_limit_tick(&refused_log, now);
 	accept_serve_waiting();
 	if (nwaiting == ACCEPT_WAIT_MAX || server.phase != PHASE_RUNNING)
 		return;
@@ -335,11 +340,11 @@ accept_end_turn(int64_t now)
 	accept_listen_all(true);
 }
 
-/* When accepting resumes after running out of descriptors, if paused. */
+/* When accepting resumes (if paused), or refusals are summed up. */
 int64_t
 accept_deadline(void)
 {
-	return resume_at;
+	return os_nearer(resume_at, log_limit_deadline(&refused_log));
 }
 
 /* Accepted clients waiting for a spare. */

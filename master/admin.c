@@ -1,13 +1,13 @@
 /*
- * admin.c - operators and what only they may do; /stats; job records.
+ * admin.c - what only operators may do; /stats; pipe job records.
  *
  * Rights live here, in the master, never in a worker: /kick and
  * /timeout arrive as requests, are checked against the client's rights
  * and target, and reach the target's worker as control messages
- * (MSG_CLOSE, MSG_SET_TIMEOUT) on its channel.  /oper asks conf.c, which
- * compares in constant time; the worker slows repeated failures down.
+ * (MSG_CLOSE, MSG_SET_TIMEOUT) on its channel.  Who is an operator is
+ * oper.c's business.
  *
- * Public: admin_oper, admin_kick, admin_timeout, admin_stats, admin_job.
+ * Public: admin_kick, admin_timeout, admin_stats, admin_job.
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,46 +25,6 @@ static bool
 admin_may(const struct child *c)
 {
 	return c->client.oper || conf.admin == ADMIN_EVERYONE;
-}
-
-/* Answer /oper; the worker gets the verdict to pace retries. */
-static void
-admin_verdict(struct child *c, bool ok)
-{
-	uint32_t v = ok ? 1 : 0;
-	struct iovec iov = { .iov_base = &v, .iov_len = sizeof(v) };
-
-	(void)fan_send(c, MSG_OPER_RESULT, &iov, 1);
-}
-
-/* "/oper PASSWORD" */
-int
-admin_oper(struct child *c, struct msg *m)
-{
-	const char *p;
-	size_t len;
-
-	if (msg_text(m, &p, &len) == -1 || len > PROTO_PASSWORD_MAX)
-		return -1;
-	if (conf.admin == ADMIN_EVERYONE) {
-		fan_line(c, "*** no password needed: everyone may /kick and "
-		    "/timeout here (admin = everyone)");
-		admin_verdict(c, true);
-	} else if (c->client.oper) {
-		fan_line(c, "*** you are already an operator");
-		admin_verdict(c, true);
-	} else if (conf_password_ok(p, len)) {
-		c->client.oper = true;
-		log_notice("client #%u (%s) from %s is now an operator",
-		    c->client.id, c->client.nick, c->client.peer);
-		fan_line(c, "*** you are now an operator");
-		admin_verdict(c, true);
-	} else {
-		log_warning("client #%u (%s) from %s: wrong operator password",
-		    c->client.id, c->client.nick, c->client.peer);
-		admin_verdict(c, false);
-	}
-	return 0;
 }
 
 /*

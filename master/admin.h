@@ -1,5 +1,5 @@
 /*
- * admin.h - what needs rights or reports on the server: /oper, /kick,
+ * admin.h - what needs rights or reports on the server: /kick,
  * /timeout, /stats, and the records of /pipe jobs.  The handlers take a
  * frame from dispatch.c and return -1 if its payload breaks the protocol.
  */
@@ -9,7 +9,6 @@
 #include "msg.h"
 #include "spawn.h"
 
-int	 admin_oper(struct child *, struct msg *);
 int	 admin_kick(struct child *, struct msg *);
 int	 admin_timeout(struct child *, struct msg *);
 int	 admin_stats(struct child *, struct msg *);

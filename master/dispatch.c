@@ -22,6 +22,7 @@
 #include "chat.h"
 #include "dispatch.h"
 #include "log.h"
+#include "oper.h"
 #include "os.h"
 #include "proto.h"
 #include "ps.h"
@@ -55,7 +56,7 @@ static const struct route routes[MSG_TYPE_MAX] = {
 	[MSG_ACTIVE]	= { JOINED, false, 0, 0,			dispatch_active },
 	[MSG_BYE]	= { JOINED, false, 0, PROTO_REASON_MAX,		chat_bye },
 	[MSG_EXPIRED]	= { JOINED, false, 0, PROTO_REASON_MAX,		chat_bye },
-	[MSG_OPER]	= { JOINED, false, 1, PROTO_PASSWORD_MAX,	admin_oper },
+	[MSG_OPER]	= { JOINED, false, 1, PROTO_PASSWORD_MAX,	oper_request },
 	[MSG_KICK]	= { JOINED, false, 2, TARGET + PROTO_REASON_MAX, admin_kick },
 	[MSG_TIMEOUT]	= { JOINED, false, 6, TARGET + 4,		admin_timeout },
 	[MSG_PS]	= { JOINED, false, 0, 0,			ps_list },

@@ -25,7 +25,7 @@
  * end-of-file (the master shut its end down, or died) the forker
  * answers what it has and exits 0.
  *
- * Public: forker_start, forker_attach, forker_request, forker_reply, forker_stop,
+ * Public: forker_start, forker_attach, forker_request, forker_flush, forker_reply, forker_stop,
  * forker_kill, forker_reaped, forker_lost, forker_pid, forker_accepting,
  * forker_running.
  */
@@ -47,12 +47,18 @@
 
 #define EX_FORKER	71		/* the forker could not run at all */
 
+#define FORKER_QUEUE_MAX 2048		/* requests waiting for room */
+
 /* The forker we have, as the master sees it. */
 static struct {
 	struct src src;			/* first: events point here */
 	int	 fd;			/* our end; -1 if none */
 	pid_t	 pid;			/* 0 once reaped, or none */
-	bool	 stopping;		/* we shut our end down */
+	bool	 stopping;		/* no more requests: end after these */
+	bool	 shut;			/* our end is shut down */
+	bool	 want_write;		/* EV_WRITE is being watched */
+	int	 queued[FORKER_QUEUE_MAX]; /* channel ends not sent yet */
+	unsigned head, nqueued;
 } forker = { .src.kind = SRC_FORKER, .fd = -1 };
 
 /* A request: one byte, and one descriptor beside it. */
@@ -209,20 +215,16 @@ forker_attach(int fd, pid_t pid)
 		log_panic("cannot watch the forker: %s", strerror(errno));
 	forker.fd = fd;
 	forker.pid = pid;
-	forker.stopping = false;
+	forker.stopping = forker.shut = forker.want_write = false;
 }
 
-/* Ask for a worker on channel end ch (which the forker dups); 0 or -1. */
-int
-forker_request(int ch)
+/* Send one request: ch goes to the forker.  0, or -1 (EAGAIN: full). */
+static int
+forker_send(int ch)
 {
 	struct fdmsg m;
 	struct cmsghdr *c;
 
-	if (forker.fd == -1 || forker.stopping) {
-		errno = ESRCH;
-		return -1;
-	}
 	fdmsg_init(&m);
 	m.byte = 'W';
 	c = CMSG_FIRSTHDR(&m.mh);
@@ -230,9 +232,79 @@ forker_request(int ch)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &ch, sizeof(int));
-	while (sendmsg(forker.fd, &m.mh, MSG_NOSIGNAL) == -1)
+	while (sendmsg(forker.fd, &m.mh, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
 		if (errno != EINTR)
 			return -1;
+	return 0;
+}
+
+/* Watch the forker's socket for room to write, or stop. */
+static void
+forker_want_write(bool on)
+{
+	if (forker.want_write == on)
+		return;
+	forker.want_write = on;
+	if (ev_mod(server.ep, forker.fd, EV_READ | (on ? EV_WRITE : 0),
+	    &forker.src) == -1)
+		log_panic("epoll_ctl(MOD) failed for the forker: %s",
+		    strerror(errno));
+}
+
+/*
+ * Send the requests queued, as far as the socket takes them; once none
+ * is left and we are stopping, shut our end down.  0, or -1 if the
+ * forker is gone (EPIPE and the like).
+ */
+int
+forker_flush(void)
+{
+	int ch;
+
+	if (forker.fd == -1)
+		return 0;
+	while (forker.nqueued > 0) {
+		ch = forker.queued[forker.head];
+		if (forker_send(ch) == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -1;
+			forker_want_write(true);
+			return 0;
+		}
+		(void)close(ch);	/* the forker has its own copy now */
+		forker.head = (forker.head + 1) % FORKER_QUEUE_MAX;
+		forker.nqueued--;
+	}
+	forker_want_write(false);
+	if (forker.stopping && !forker.shut &&
+	    shutdown(forker.fd, SHUT_WR) == -1)
+		log_panic("shutdown() of the forker's socket failed: %s",
+		    strerror(errno));
+	forker.shut = forker.stopping;
+	return 0;
+}
+
+/*
+ * Ask for a worker on channel end ch, which this takes over (closed
+ * once sent).  Requests queue while the forker's socket is full, and go
+ * in order; answers come in the same order.  -1 (ch still the caller's)
+ * if no forker takes requests, or too many are queued.
+ */
+int
+forker_request(int ch)
+{
+	if (forker.fd == -1 || forker.stopping) {
+		errno = ESRCH;
+		return -1;
+	}
+	if (forker.nqueued == FORKER_QUEUE_MAX) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	forker.queued[(forker.head + forker.nqueued) % FORKER_QUEUE_MAX] = ch;
+	forker.nqueued++;
+	if (forker_flush() == -1)
+		log_debug("sending the forker a request: %s", strerror(errno));
 	return 0;
 }
 
@@ -262,10 +334,15 @@ forker_reply(int32_t *answer)
 	return -1;
 }
 
-/* The forker is gone or no use: stop watching it. */
+/* The forker is gone or no use: stop watching it; drop what was queued. */
 void
 forker_lost(void)
 {
+	while (forker.nqueued > 0) {
+		(void)close(forker.queued[forker.head]);
+		forker.head = (forker.head + 1) % FORKER_QUEUE_MAX;
+		forker.nqueued--;
+	}
 	if (forker.fd == -1)
 		return;
 	if (ev_del(server.ep, forker.fd) == -1)
@@ -285,9 +362,8 @@ forker_stop(void)
 	if (forker.fd == -1 || forker.stopping)
 		return;
 	forker.stopping = true;
-	if (shutdown(forker.fd, SHUT_WR) == -1)
-		log_panic("shutdown() of the forker's socket failed: %s",
-		    strerror(errno));
+	if (forker_flush() == -1)	/* the end goes after the last request */
+		log_debug("sending the forker a request: %s", strerror(errno));
 }
 
 /* Past the grace period: kill it, as every other child. */

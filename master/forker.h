@@ -14,6 +14,7 @@
 int	 forker_start(const struct config *);
 void	 forker_attach(int, pid_t);
 int	 forker_request(int);
+int	 forker_flush(void);
 int	 forker_reply(int32_t *);
 void	 forker_lost(void);
 void	 forker_stop(void);

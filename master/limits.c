@@ -2,10 +2,11 @@
  * limits.c - whether the system lets us serve max_clients: descriptors
  * for the master, processes for the workers.
  *
- * The master holds one channel per worker, and a client's socket for a
- * moment while it is handed over or waits for a spare, so it needs about
- * max_clients + spare_workers + ACCEPT_WAIT_MAX descriptors, plus a few
- * of its own; the soft
+ * The master holds one channel per worker, the forker's end of each
+ * spare's channel until the forker has taken it, and a client's socket
+ * for a moment while it is handed over or waits for a spare, so it needs
+ * about max_clients + 2 x spare_workers + ACCEPT_WAIT_MAX descriptors,
+ * plus a few of its own; the soft
  * RLIMIT_NOFILE is raised to that (never the hard one, which is the
  * administrator's: LimitNOFILE= in a unit, ulimit -Hn in a shell).
  * Workers never outnumber max_clients, so with the master and the
@@ -65,7 +66,7 @@ tasks_now(void)
 static int
 limits_nofile(const struct config *cfg, char *err, size_t errlen)
 {
-	rlim_t need = (rlim_t)cfg->max_clients + cfg->spare_workers +
+	rlim_t need = (rlim_t)cfg->max_clients + 2 * (rlim_t)cfg->spare_workers +
 	    ACCEPT_WAIT_MAX + FD_OWN;
 	struct rlimit rl;
 

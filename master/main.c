@@ -27,6 +27,7 @@
 #include "forker.h"
 #include "limits.h"
 #include "log.h"
+#include "oper.h"
 #include "os.h"
 #include "reload.h"
 #include "service.h"
@@ -407,6 +408,7 @@ master_timeout(int64_t now)
 	d = os_nearer(d, accept_deadline());
 	d = os_nearer(d, service_deadline());
 	d = os_nearer(d, fan_deadline());
+	d = os_nearer(d, oper_deadline());
 	return os_timeout(d, now);
 }
 
@@ -461,6 +463,7 @@ master_loop(void)
 			master_terminate("that did not exit within the grace "
 			    "period");
 		accept_end_turn(now);
+		oper_tick(now);
 		spawn_refill(now, accept_waiting());
 		master_ready();
 		service_tick(now);
@@ -475,6 +478,7 @@ main(int argc, char **argv)
 	configure(argc, argv);
 	setup();
 	master_loop();
+	oper_flush_log();
 	log_notice("shutdown complete: %llu worker%s reaped, %llu of them "
 	    "killed",
 	    (unsigned long long)(server.stats.reaped - reaped_at_stop),

@@ -199,14 +199,13 @@ spawn_worker(void)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	    sv) == -1)
 		goto fail;
-	if (forker_request(sv[1]) == -1) {
+	if (forker_request(sv[1]) == -1) {	/* it takes sv[1] over */
 		saved = errno;
 		(void)close(sv[0]);
 		(void)close(sv[1]);
 		errno = saved;
 		goto fail;
 	}
-	(void)close(sv[1]);		/* the forker has its own copy */
 	c->src.kind = SRC_CHILD;
 	c->chan.fd = sv[0];
 	c->state = CHILD_STARTING;
@@ -394,13 +393,15 @@ spawn_forker_lost(void)
 	early_flush();
 }
 
-/* The forker's socket is readable: its answers, or its end. */
+/* The forker's socket: room for requests queued, its answers, its end. */
 void
 spawn_forker_event(void)
 {
 	int32_t answer;
 	int r;
 
+	if (forker_flush() == -1)
+		log_debug("sending the forker a request: %s", strerror(errno));
 	while ((r = forker_reply(&answer)) == 1)
 		spawn_started(answer);
 	if (r == -1)
