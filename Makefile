@@ -54,9 +54,19 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/tests/%: tests/unit/%.c $(COMMON_OBJ)
+# A unit test links every common/ object.  One that tests worker/ code
+# also links the worker objects listed in its own variable, named after
+# it: test_NAME_OBJ for tests/unit/test_NAME.c.  Never master/ objects:
+# master/main.c has a main() of its own.
+test_command_OBJ = $(B)/worker/command.o $(B)/worker/out.o
+test_client_OBJ	 = $(B)/worker/client.o $(B)/worker/pipe.o $(test_command_OBJ)
+test_worker_OBJ	 = $(B)/worker/worker.o $(test_client_OBJ)
+
+.SECONDEXPANSION:
+$(B)/tests/%: tests/unit/%.c $(COMMON_OBJ) $$($$*_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJ)
+	$(CC) $(CPPFLAGS) -Iworker $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $($*_OBJ) $(COMMON_OBJ)
 
 $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
