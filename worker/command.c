@@ -118,27 +118,34 @@ split_word(const char *args, size_t len, size_t *wlen, const char **rest,
 	return 0;
 }
 
+/* "/help NAME" or "/help /NAME": one command's usage. */
+static void
+command_help_one(const struct command_ctx *ctx, const char *name,
+    size_t len)
+{
+	const struct command *c;
+
+	if (name[0] == '/') {
+		name++;
+		len--;
+	}
+	if ((c = command_find(name, len)) == NULL)
+		out_say(ctx->out, "ERR no command /%.*s; type /help for the "
+		    "list", (int)proto_cut(name, len, 32), name);
+	else
+		out_say(ctx->out, "usage: /%s%s%s - %s", c->name,
+		    *c->args ? " " : "", c->args, c->help);
+}
+
 /* "/help [command]" */
 static enum command_do
 cmd_help(const struct command_ctx *ctx, const struct command *self,
     const char *args, size_t len, struct command_result *res)
 {
-	const struct command *c;
-
 	(void)self;
 	(void)res;
 	if (len > 0) {
-		if (args[0] == '/') {
-			args++;
-			len--;
-		}
-		if ((c = command_find(args, len)) == NULL)
-			out_say(ctx->out, "ERR no command /%.*s; type /help "
-			    "for the list", (int)proto_cut(args, len, 32),
-			    args);
-		else
-			out_say(ctx->out, "usage: /%s%s%s - %s", c->name,
-			    *c->args ? " " : "", c->args, c->help);
+		command_help_one(ctx, args, len);
 		return COMMAND_DONE;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++)

@@ -161,47 +161,12 @@ job_tell_master(enum msg_type type, int status)
 	out_send(job.to, type, &b);
 }
 
-/*
- * Start a job on text, its output for to; -1 with errno set if it could
- * not start.
- */
-int
-pipe_start(struct out *to, const struct config *cfg,
-    const struct pipe_prog *prog, const char *text, size_t len)
+/* A start that failed: close what it opened, errno kept. */
+static void
+job_unopen(const int in[2], const int out[2], int null)
 {
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, null = -1, saved;
-	pid_t pid;
+	int saved = errno;
 
-	if (access(prog->argv[0], X_OK) == -1 || job_catch_sigchld() == -1 ||
-	    pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
-	    (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
-	    (pid = job_fork(prog, in, out, null)) == -1)
-		goto fail;
-	(void)close(in[0]);
-	(void)close(out[1]);
-	(void)close(null);
-	memset(&job, 0, sizeof(job));
-	job.pid = pid;
-	job.to = to;
-	job.in_fd = in[1];
-	job.out_fd = out[0];
-	(void)snprintf(job.name, sizeof(job.name), "%s", prog->name);
-	job.max = cfg->pipe_max_output;
-	job.timeout = cfg->pipe_timeout;
-	job.deadline = os_now_ms() + (int64_t)cfg->pipe_timeout * 1000;
-	buf_init(&job.text, 0);
-	line_init(&job.lr, cfg->max_line);
-	if (sock_nonblock(job.in_fd) == -1 ||
-	    sock_nonblock(job.out_fd) == -1 ||
-	    buf_append(&job.text, text, len) == -1 ||
-	    buf_append(&job.text, "\n", 1) == -1) {
-		pipe_abort();		/* started, so it must be reaped */
-		return 0;
-	}
-	job_tell_master(MSG_JOB, 0);
-	return 0;
-fail:
-	saved = errno;
 	for (int i = 0; i < 2; i++) {
 		if (in[i] != -1)
 			(void)close(in[i]);
@@ -211,7 +176,57 @@ fail:
 	if (null != -1)
 		(void)close(null);
 	errno = saved;
-	return -1;
+}
+
+/* The job just forked: its pipe ends, and the limits it runs under. */
+static void
+job_begin(pid_t pid, int in_fd, int out_fd, const struct config *cfg,
+    const struct pipe_prog *prog)
+{
+	memset(&job, 0, sizeof(job));
+	job.pid = pid;
+	job.in_fd = in_fd;
+	job.out_fd = out_fd;
+	(void)snprintf(job.name, sizeof(job.name), "%s", prog->name);
+	job.max = cfg->pipe_max_output;
+	job.timeout = cfg->pipe_timeout;
+	job.deadline = os_now_ms() + (int64_t)cfg->pipe_timeout * 1000;
+	buf_init(&job.text, 0);
+	line_init(&job.lr, cfg->max_line);
+}
+
+/*
+ * Start a job on text, its output for to; -1 with errno set if it could
+ * not start.
+ */
+int
+pipe_start(struct out *to, const struct config *cfg,
+    const struct pipe_prog *prog, const char *text, size_t len)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, null = -1;
+	pid_t pid;
+
+	if (access(prog->argv[0], X_OK) == -1 || job_catch_sigchld() == -1 ||
+	    pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
+	    (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
+	    (pid = job_fork(prog, in, out, null)) == -1) {
+		job_unopen(in, out, null);
+		return -1;
+	}
+	(void)close(in[0]);
+	(void)close(out[1]);
+	(void)close(null);
+	job_begin(pid, in[1], out[0], cfg, prog);
+	job.to = to;
+	if (sock_nonblock(job.in_fd) == -1 ||
+	    sock_nonblock(job.out_fd) == -1 ||
+	    buf_append(&job.text, text, len) == -1 ||
+	    buf_append(&job.text, "\n", 1) == -1) {
+		pipe_abort();		/* started, so it must be reaped */
+		return 0;
+	}
+	job_tell_master(MSG_JOB, 0);
+	return 0;
 }
 
 /* Kill the job now (its client is leaving); it is reaped as usual. */

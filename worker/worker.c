@@ -290,13 +290,15 @@ worker_timeout(const struct worker *w, int64_t now)
 	return d <= now ? 0 : (int)(d - now);
 }
 
-/* Wait for the channel, the client and a pipe job; handle what is ready. */
-static void
-worker_turn(struct worker *w)
+/*
+ * Wait for the channel (pfd[0]), the client (pfd[1]) and a pipe job
+ * (*njob more) until the nearest deadline; poll()'s result.
+ */
+static int
+worker_wait(struct worker *w, struct pollfd *pfd, int *njob)
 {
-	struct pollfd pfd[2 + PIPE_MAXFDS];
 	int64_t now = os_now_ms();
-	int n, njob;
+	int n;
 
 	client_refill(&w->client, now);
 	pfd[0].fd = w->chan_fd;
@@ -304,15 +306,27 @@ worker_turn(struct worker *w)
 	    (msgq_pending(&w->out.to_master) > 0 ? POLLOUT : 0);
 	pfd[0].revents = 0;
 	client_pollfd(&w->client, &pfd[1], now);
-	njob = pipe_pollfds(&pfd[2]);
-	for (int i = 2; i < 2 + njob; i++)
+	*njob = pipe_pollfds(&pfd[2]);
+	for (int i = 2; i < 2 + *njob; i++)
 		pfd[i].revents = 0;
-	n = poll(pfd, (nfds_t)2 + (nfds_t)njob, worker_timeout(w, now));
+	n = poll(pfd, (nfds_t)2 + (nfds_t)*njob, worker_timeout(w, now));
 	if (n == -1 && errno != EINTR) {
 		log_error("worker for client #%u: poll: %s", w->out.id,
 		    strerror(errno));
 		worker_exit(EX_SOFTWARE);
 	}
+	return n;
+}
+
+/* One turn of the loop: wait, then handle what is ready, in order. */
+static void
+worker_turn(struct worker *w)
+{
+	struct pollfd pfd[2 + PIPE_MAXFDS];
+	int64_t now;
+	int n, njob;
+
+	n = worker_wait(w, pfd, &njob);
 	now = os_now_ms();
 	client_refill(&w->client, now);
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
