@@ -271,8 +271,8 @@ check_replies(const struct check_line *l, const struct buf *b)
 		    (size_t)(lf + 1 - p));
 		CHECK_THAT(++n <= REPLIES_MAX, "more than %d replies to one "
 		    "line", REPLIES_MAX);
-		CHECK_THAT(!l->realistic || check_clean(p, (size_t)(lf - 1 - p)),
-		    "a reply that is not clean text: %.*s", (int)(lf - 1 - p),
-		    p);
+		CHECK_THAT(!l->realistic ||
+		    check_clean(p, (size_t)(lf - 1 - p)), "a reply that is "
+		    "not clean text: %.*s", (int)(lf - 1 - p), p);
 	}
 }
