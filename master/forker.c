@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "ev.h"
+#include "exits.h"
 #include "forker.h"
 #include "log.h"
 #include "os.h"
@@ -45,7 +46,6 @@
 #include "state.h"
 #include "../worker/worker.h"
 
-#define EX_FORKER	71		/* the forker could not run at all */
 
 #define FORKER_QUEUE_MAX 2048		/* requests waiting for room */
 
@@ -120,7 +120,7 @@ forker_child(int s, int ch, const struct config *cfg)
 {
 	(void)close(s);
 	if (os_close_except(ch, -1) == -1)
-		_exit(EX_FORKER);
+		_exit(EX_NOSTART);
 	worker_main(ch, cfg);
 }
 
@@ -142,7 +142,7 @@ forker_main(int s, const struct config *cfg)
 		if (r == -1) {
 			log_error("forker: reading the master's request: %s",
 			    strerror(errno));
-			_exit(EX_FORKER);
+			_exit(EX_NOSTART);
 		}
 		if ((pid = os_fork_sibling()) == 0)
 			forker_child(s, ch, cfg);
@@ -150,7 +150,7 @@ forker_main(int s, const struct config *cfg)
 		(void)close(ch);
 		while (send(s, &answer, sizeof(answer), MSG_NOSIGNAL) == -1)
 			if (errno != EINTR)
-				_exit(errno == EPIPE ? 0 : EX_FORKER);
+				_exit(errno == EPIPE ? 0 : EX_NOSTART);
 	}
 }
 
@@ -182,7 +182,7 @@ forker_start(const struct config *cfg)
 		    signal(SIGHUP, SIG_IGN) == SIG_ERR ||
 		    os_close_except(sv[1], -1) == -1 ||
 		    sigprocmask(SIG_SETMASK, &old, NULL) == -1)
-			_exit(EX_FORKER);
+			_exit(EX_NOSTART);
 		forker_main(sv[1], cfg);
 	}
 	saved = errno;

@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "dispatch.h"
 #include "ev.h"
+#include "exits.h"
 #include "fan.h"
 #include "forker.h"
 #include "limits.h"
@@ -34,10 +35,6 @@
 #include "sigpipe.h"
 #include "spawn.h"
 
-#define EX_OK		0
-#define EX_FAIL		1
-#define EX_USAGE	2
-#define EX_CONFIG	78
 #define MAX_EVENTS	256
 #define MAX_OVERRIDES	64
 

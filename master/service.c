@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "log.h"
 #include "notify.h"
 #include "os.h"
@@ -32,7 +33,6 @@
 #define STATUS_EVERY_MS	1000		/* STATUS= at most this often */
 #define EXTEND_EVERY_MS	2000		/* EXTEND_TIMEOUT_USEC= while draining */
 #define EXTEND_BY_USEC	5000000LL	/* ...each buying this much time */
-#define EX_FAIL		1
 
 static unsigned sent_clients = ~0U, sent_spares = ~0U;
 static int64_t next_status, next_watchdog, next_extend;

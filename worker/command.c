@@ -4,24 +4,24 @@
  * A line not starting with '/' goes to everyone else; "//text" sends
  * "/text"; "/name args" runs a command from the table below, which is
  * also what /help prints.  Commands that need the whole chat (nick
- * changes, /who, /msg) become messages to the master, which answers the
- * client through the channel.
+ * changes, /who, /msg) become frames for the master, which answers the
+ * client through the channel.  Replies and frames are queued in the
+ * caller's struct out; anything else (leave, hold input, run a /pipe
+ * job) is the caller's to do, told by command_line()'s return value.
  *
- * Public: command_line.
+ * Public: command_line, command_pipe_failed.
  */
-#include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "command.h"
 #include "msg.h"
 #include "proto.h"
-#include "worker.h"
 
 struct command;
-typedef void cmd_fn(struct worker *, const struct command *, const char *,
-    size_t);
+typedef enum command_do cmd_fn(const struct command_ctx *,
+    const struct command *, const char *, size_t, struct command_result *);
 
 struct command {
 	const char *name;
@@ -61,11 +61,7 @@ static const struct command commands[] = {
 	{ "quit", "[message]", "leave the chat", cmd_quit },
 };
 
-
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
-
-static void command_send2(struct worker *, enum msg_type, const char *,
-    size_t, const char *, size_t);
 
 /* The command called name (any case), or NULL. */
 static const struct command *
@@ -79,81 +75,28 @@ command_find(const char *name, size_t len)
 }
 
 /* Answer a misuse with the command's usage. */
-static void
-command_usage(struct worker *w, const struct command *c)
+static enum command_do
+command_usage(const struct command_ctx *ctx, const struct command *c)
 {
-	worker_say(w, "ERR usage: /%s%s%s - %s", c->name, *c->args ? " " : "",
-	    c->args, c->help);
+	out_say(ctx->out, "ERR usage: /%s%s%s - %s", c->name,
+	    *c->args ? " " : "", c->args, c->help);
+	return COMMAND_DONE;
 }
 
-/* Send text to the master as one frame of the given type. */
+/* A frame for the master: a str field (word), then a text field (rest). */
 static void
-command_send(struct worker *w, enum msg_type type, const char *text,
-    size_t len)
+command_send2(const struct command_ctx *ctx, enum msg_type type,
+    const char *word, size_t wlen, const char *rest, size_t rlen)
 {
-	struct iovec iov = { .iov_base = (void *)(uintptr_t)text,
-	    .iov_len = len };
+	struct iovec iov[3];
 
-	worker_send(w, type, &iov, 1);
-}
-
-/* "/help [command]" */
-static void
-cmd_help(struct worker *w, const struct command *self, const char *args,
-    size_t len)
-{
-	const struct command *c;
-
-	(void)self;
-	if (len > 0) {
-		if (args[0] == '/') {
-			args++;
-			len--;
-		}
-		if ((c = command_find(args, len)) == NULL)
-			worker_say(w, "ERR no command /%.*s; type /help for the "
-			    "list", (int)proto_cut(args, len, 32), args);
-		else
-			worker_say(w, "usage: /%s%s%s - %s", c->name,
-			    *c->args ? " " : "", c->args, c->help);
-		return;
-	}
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		worker_say(w, "/%-7s %-17s %s", commands[i].name,
-		    commands[i].args, commands[i].help);
-	worker_say(w, "Any other line goes to everyone; start it with // to "
-	    "send a line that begins with /.");
-	worker_say(w, "*** end of /help");
-}
-
-/* "/nick NAME": checked here, made unique by the master. */
-static void
-cmd_nick(struct worker *w, const struct command *self, const char *args,
-    size_t len)
-{
-	char name[PROTO_NICK_MAX + 1];
-
-	if (len == 0 || len > PROTO_NICK_MAX) {
-		command_usage(w, self);
-		return;
-	}
-	memcpy(name, args, len);
-	name[len] = '\0';
-	if (!nick_valid(name))
-		command_usage(w, self);
-	else
-		command_send2(w, MSG_NICK, name, len, NULL, 0);
-}
-
-/* "/who": the master knows everyone. */
-static void
-cmd_who(struct worker *w, const struct command *self, const char *args,
-    size_t len)
-{
-	(void)self;
-	(void)args;
-	(void)len;
-	worker_send(w, MSG_WHO, NULL, 0);
+	iov[0].iov_base = (void *)(uintptr_t)word;
+	iov[0].iov_len = wlen;
+	iov[1].iov_base = (void *)(uintptr_t)"";
+	iov[1].iov_len = 1;			/* the str's NUL */
+	iov[2].iov_base = (void *)(uintptr_t)rest;
+	iov[2].iov_len = rlen;
+	out_sendv(ctx->out, type, iov, 3);
 }
 
 /* Split "WORD rest" at the first blank; -1 if there is no word. */
@@ -175,79 +118,135 @@ split_word(const char *args, size_t len, size_t *wlen, const char **rest,
 	return 0;
 }
 
-/* Send a str field (word) and a text field (rest) to the master. */
+/* "/help NAME" or "/help /NAME": one command's usage. */
 static void
-command_send2(struct worker *w, enum msg_type type, const char *word,
-    size_t wlen, const char *rest, size_t rlen)
+command_help_one(const struct command_ctx *ctx, const char *name,
+    size_t len)
 {
-	struct iovec iov[3];
+	const struct command *c;
 
-	iov[0].iov_base = (void *)(uintptr_t)word;
-	iov[0].iov_len = wlen;
-	iov[1].iov_base = (void *)(uintptr_t)"";
-	iov[1].iov_len = 1;			/* the str's NUL */
-	iov[2].iov_base = (void *)(uintptr_t)rest;
-	iov[2].iov_len = rlen;
-	worker_send(w, type, iov, 3);
+	if (name[0] == '/') {
+		name++;
+		len--;
+	}
+	if ((c = command_find(name, len)) == NULL)
+		out_say(ctx->out, "ERR no command /%.*s; type /help for the "
+		    "list", (int)proto_cut(name, len, 32), name);
+	else
+		out_say(ctx->out, "usage: /%s%s%s - %s", c->name,
+		    *c->args ? " " : "", c->args, c->help);
+}
+
+/* "/help [command]" */
+static enum command_do
+cmd_help(const struct command_ctx *ctx, const struct command *self,
+    const char *args, size_t len, struct command_result *res)
+{
+	(void)self;
+	(void)res;
+	if (len > 0) {
+		command_help_one(ctx, args, len);
+		return COMMAND_DONE;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		out_say(ctx->out, "/%-7s %-17s %s", commands[i].name,
+		    commands[i].args, commands[i].help);
+	out_say(ctx->out, "Any other line goes to everyone; start it with // "
+	    "to send a line that begins with /.");
+	out_say(ctx->out, "*** end of /help");
+	return COMMAND_DONE;
+}
+
+/* "/nick NAME": checked here, made unique by the master. */
+static enum command_do
+cmd_nick(const struct command_ctx *ctx, const struct command *self,
+    const char *args, size_t len, struct command_result *res)
+{
+	char name[PROTO_NICK_MAX + 1];
+	struct msg_build b;
+
+	(void)res;
+	if (len == 0 || len > PROTO_NICK_MAX)
+		return command_usage(ctx, self);
+	memcpy(name, args, len);
+	name[len] = '\0';
+	if (!nick_valid(name))
+		return command_usage(ctx, self);
+	msg_b_init(&b);
+	msg_b_str(&b, name, len);
+	out_send(ctx->out, MSG_NICK, &b);
+	return COMMAND_DONE;
+}
+
+/* "/who": the master knows everyone. */
+static enum command_do
+cmd_who(const struct command_ctx *ctx, const struct command *self,
+    const char *args, size_t len, struct command_result *res)
+{
+	(void)self;
+	(void)args;
+	(void)len;
+	(void)res;
+	out_send_text(ctx->out, MSG_WHO, NULL, 0);
+	return COMMAND_DONE;
 }
 
 /* "/msg TARGET text": target and text to the master. */
-static void
-cmd_msg(struct worker *w, const struct command *self, const char *args,
-    size_t len)
+static enum command_do
+cmd_msg(const struct command_ctx *ctx, const struct command *self,
+    const char *args, size_t len, struct command_result *res)
 {
 	const char *rest;
 	size_t wlen, rlen;
 
+	(void)res;
 	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
 	    wlen > PROTO_TARGET_MAX || rlen == 0)
-		command_usage(w, self);
-	else
-		command_send2(w, MSG_PRIVMSG, args, wlen, rest, rlen);
+		return command_usage(ctx, self);
+	command_send2(ctx, MSG_PRIVMSG, args, wlen, rest, rlen);
+	return COMMAND_DONE;
 }
 
 /* "/kick TARGET [reason]": the master checks rights and target. */
-static void
-cmd_kick(struct worker *w, const struct command *self, const char *args,
-    size_t len)
+static enum command_do
+cmd_kick(const struct command_ctx *ctx, const struct command *self,
+    const char *args, size_t len, struct command_result *res)
 {
 	const char *rest;
 	size_t wlen, rlen;
 
+	(void)res;
 	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
 	    wlen > PROTO_TARGET_MAX)
-		command_usage(w, self);
-	else
-		command_send2(w, MSG_KICK, args, wlen, rest,
-		    proto_cut(rest, rlen, PROTO_REASON_MAX));
+		return command_usage(ctx, self);
+	command_send2(ctx, MSG_KICK, args, wlen, rest,
+	    proto_cut(rest, rlen, PROTO_REASON_MAX));
+	return COMMAND_DONE;
 }
 
 /* "/timeout TARGET SECONDS": the target and a number to the master. */
-static void
-cmd_timeout(struct worker *w, const struct command *self, const char *args,
-    size_t len)
+static enum command_do
+cmd_timeout(const struct command_ctx *ctx, const struct command *self,
+    const char *args, size_t len, struct command_result *res)
 {
-	struct iovec iov[3];
+	struct msg_build b;
 	const char *rest;
 	size_t wlen, rlen;
 	uint32_t secs;
 
+	(void)res;
 	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
-	    wlen > PROTO_TARGET_MAX || rlen == 0) {
-		command_usage(w, self);
-		return;
-	}
+	    wlen > PROTO_TARGET_MAX || rlen == 0)
+		return command_usage(ctx, self);
 	if (proto_seconds(rest, rlen, &secs) == -1) {
-		worker_say(w, "%s", PROTO_SECONDS_ERR);
-		return;
+		out_say(ctx->out, "%s", PROTO_SECONDS_ERR);
+		return COMMAND_DONE;
 	}
-	iov[0].iov_base = (void *)(uintptr_t)args;
-	iov[0].iov_len = wlen;
-	iov[1].iov_base = (void *)(uintptr_t)"";
-	iov[1].iov_len = 1;			/* the str's NUL */
-	iov[2].iov_base = &secs;
-	iov[2].iov_len = sizeof(secs);
-	worker_send(w, MSG_TIMEOUT, iov, 3);
+	msg_b_init(&b);
+	msg_b_str(&b, args, wlen);
+	msg_b_u32(&b, secs);
+	out_send(ctx->out, MSG_TIMEOUT, &b);
+	return COMMAND_DONE;
 }
 
 /* The configured pipe names, for an error message. */
@@ -263,95 +262,112 @@ pipe_names(const struct config *cfg, char *buf, size_t size)
 }
 
 /* "/pipe NAME text": run the program configured as pipe.NAME. */
-static void
-cmd_pipe(struct worker *w, const struct command *self, const char *args,
-    size_t len)
+static enum command_do
+cmd_pipe(const struct command_ctx *ctx, const struct command *self,
+    const char *args, size_t len, struct command_result *res)
 {
-	const struct config *cfg = worker_config(w);
 	const struct pipe_prog *prog;
 	char name[CONFIG_NAME_MAX + 1], names[256];
 	const char *rest;
 	size_t wlen, rlen;
 
 	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
-	    wlen > CONFIG_NAME_MAX) {
-		command_usage(w, self);
-		return;
-	}
+	    wlen > CONFIG_NAME_MAX)
+		return command_usage(ctx, self);
 	memcpy(name, args, wlen);
 	name[wlen] = '\0';
-	pipe_names(cfg, names, sizeof(names));
-	if (cfg->npipes == 0)
-		worker_say(w, "ERR no pipe programs are configured here");
-	else if ((prog = config_pipe(cfg, name)) == NULL)
-		worker_say(w, "ERR no pipe program called %s; there are: %s",
-		    name, names);
-	else if (pipe_busy())
-		worker_say(w, "ERR your last /pipe job is still running; one "
-		    "at a time");
-	else if (pipe_start(w, cfg, prog, rest, rlen) == -1)
-		worker_say(w, "ERR cannot run %s (%s): %s", name, prog->argv[0],
-		    strerror(errno));
+	pipe_names(ctx->cfg, names, sizeof(names));
+	if (ctx->cfg->npipes == 0)
+		out_say(ctx->out, "ERR no pipe programs are configured here");
+	else if ((prog = config_pipe(ctx->cfg, name)) == NULL)
+		out_say(ctx->out, "ERR no pipe program called %s; there are: "
+		    "%s", name, names);
+	else if (ctx->job_running)
+		out_say(ctx->out, "ERR your last /pipe job is still running; "
+		    "one at a time");
+	else {
+		res->prog = prog;
+		res->text = rest;
+		res->len = rlen;
+		return COMMAND_PIPE;
+	}
+	return COMMAND_DONE;
+}
+
+/* What /pipe says when its program could not start (err: an errno). */
+void
+command_pipe_failed(const struct command_ctx *ctx,
+    const struct pipe_prog *prog, int err)
+{
+	out_say(ctx->out, "ERR cannot run %s (%s): %s", prog->name,
+	    prog->argv[0], strerror(err));
 }
 
 /* "/ps": the master knows every process. */
-static void
-cmd_ps(struct worker *w, const struct command *self, const char *args,
-    size_t len)
+static enum command_do
+cmd_ps(const struct command_ctx *ctx, const struct command *self,
+    const char *args, size_t len, struct command_result *res)
 {
 	(void)self;
 	(void)args;
 	(void)len;
-	worker_send(w, MSG_PS, NULL, 0);
+	(void)res;
+	out_send_text(ctx->out, MSG_PS, NULL, 0);
+	return COMMAND_DONE;
 }
 
 /* "/stats": the master keeps the counters. */
-static void
-cmd_stats(struct worker *w, const struct command *self, const char *args,
-    size_t len)
+static enum command_do
+cmd_stats(const struct command_ctx *ctx, const struct command *self,
+    const char *args, size_t len, struct command_result *res)
 {
 	(void)self;
 	(void)args;
 	(void)len;
-	worker_send(w, MSG_STATS, NULL, 0);
+	(void)res;
+	out_send_text(ctx->out, MSG_STATS, NULL, 0);
+	return COMMAND_DONE;
 }
 
-/* "/oper PASSWORD": the master compares; we slow down guessing. */
-static void
-cmd_oper(struct worker *w, const struct command *self, const char *args,
-    size_t len)
+/* "/oper PASSWORD": the master compares; the caller paces guessing. */
+static enum command_do
+cmd_oper(const struct command_ctx *ctx, const struct command *self,
+    const char *args, size_t len, struct command_result *res)
 {
-	if (len == 0 || len > PROTO_PASSWORD_MAX) {
-		command_usage(w, self);
-		return;
-	}
-	command_send(w, MSG_OPER, args, len);
-	worker_oper_sent(w);		/* one guess at a time */
+	(void)res;
+	if (len == 0 || len > PROTO_PASSWORD_MAX)
+		return command_usage(ctx, self);
+	out_send_text(ctx->out, MSG_OPER, args, len);
+	return COMMAND_HOLD;		/* one guess at a time */
 }
 
 /* "/me text" */
-static void
-cmd_me(struct worker *w, const struct command *self, const char *args,
-    size_t len)
+static enum command_do
+cmd_me(const struct command_ctx *ctx, const struct command *self,
+    const char *args, size_t len, struct command_result *res)
 {
+	(void)res;
 	if (len == 0)
-		command_usage(w, self);
-	else
-		command_send(w, MSG_ME, args, len);
+		return command_usage(ctx, self);
+	out_send_text(ctx->out, MSG_ME, args, len);
+	return COMMAND_DONE;
 }
 
-/* "/quit [message]" */
-static void
-cmd_quit(struct worker *w, const struct command *self, const char *args,
-    size_t len)
+/* "/quit [message]": the goodbye here, the reason for the master. */
+static enum command_do
+cmd_quit(const struct command_ctx *ctx, const struct command *self,
+    const char *args, size_t len, struct command_result *res)
 {
-	char why[PROTO_REASON_MAX + 1];
-
 	(void)self;
 	len = proto_cut(args, len, PROTO_REASON_MAX);
-	memcpy(why, args, len);
-	why[len] = '\0';
-	worker_quit(w, len > 0 ? why : "quit");
+	if (len == 0) {
+		args = "quit";
+		len = 4;
+	}
+	memcpy(res->reason, args, len);
+	res->reason[len] = '\0';
+	out_say(ctx->out, "*** goodbye");
+	return COMMAND_QUIT;
 }
 
 /* Skip spaces and tabs; return the first other byte. */
@@ -364,8 +380,9 @@ skip_blanks(const char *p, const char *end)
 }
 
 /* Run "/name args". */
-static void
-command_run(struct worker *w, const char *line, size_t len)
+static enum command_do
+command_run(const struct command_ctx *ctx, const char *line, size_t len,
+    struct command_result *res)
 {
 	const char *end = line + len, *name = line + 1, *args;
 	const struct command *c;
@@ -378,23 +395,26 @@ command_run(struct worker *w, const char *line, size_t len)
 	while (end > args && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	if ((c = command_find(name, nlen)) == NULL) {
-		worker_say(w, "ERR unknown command /%.*s; type /help for the "
-		    "list", (int)proto_cut(name, nlen, 32), name);
-		return;
+		out_say(ctx->out, "ERR unknown command /%.*s; type /help for "
+		    "the list", (int)proto_cut(name, nlen, 32), name);
+		return COMMAND_DONE;
 	}
-	c->run(w, c, args, (size_t)(end - args));
+	return c->run(ctx, c, args, (size_t)(end - args), res);
 }
 
 /* One line from the client: a chat line or a command. */
-void
-command_line(struct worker *w, const char *line, size_t len)
+enum command_do
+command_line(const struct command_ctx *ctx, const char *line, size_t len,
+    struct command_result *res)
 {
+	memset(res, 0, sizeof(*res));
 	if (len == 0)
-		return;				/* empty lines are ignored */
+		return COMMAND_DONE;		/* empty lines are ignored */
 	if (line[0] != '/')
-		command_send(w, MSG_SAY, line, len);
+		out_send_text(ctx->out, MSG_SAY, line, len);
 	else if (len > 1 && line[1] == '/')
-		command_send(w, MSG_SAY, line + 1, len - 1);
+		out_send_text(ctx->out, MSG_SAY, line + 1, len - 1);
 	else
-		command_run(w, line, len);
+		return command_run(ctx, line, len, res);
+	return COMMAND_DONE;
 }

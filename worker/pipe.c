@@ -14,6 +14,9 @@
  * the job killed.  Past pipe_timeout the group gets SIGTERM, and SIGKILL
  * a second later.  SIGCHLD reaches the worker through its own self-pipe,
  * made when the first job starts; the job is always reaped here.
+ * Everything it has to say, to the client or to the master, is queued
+ * in the struct out given to pipe_start(); this module calls common/
+ * and out.c only.
  *
  * Public: pipe_start, pipe_busy, pipe_pollfds, pipe_events,
  * pipe_deadline, pipe_tick, pipe_abort.
@@ -32,16 +35,17 @@
 #include "line.h"
 #include "log.h"
 #include "os.h"
+#include "pipe.h"
 #include "sigpipe.h"
 #include "sock.h"
-#include "worker.h"
 
 #define KILL_AFTER_MS	1000		/* SIGTERM, then SIGKILL */
 #define EX_NOEXEC	127
 
 struct job {
 	pid_t	 pid;			/* 0: no job; set until reaped */
-	int	 in, out;		/* pipe ends; -1 once closed */
+	int	 in_fd, out_fd;		/* its stdin, stdout; -1 once closed */
+	struct out *to;			/* its output and its start and end */
 	char	 name[CONFIG_NAME_MAX + 1];
 	struct buf text;		/* for stdin, not yet written */
 	struct line_reader lr;		/* cleans the output */
@@ -54,14 +58,15 @@ struct job {
 	bool	 aborted;		/* its client left: no report */
 };
 
-static struct job J = { .in = -1, .out = -1 };
+/* The client's one job, if any. */
+static struct job job = { .in_fd = -1, .out_fd = -1 };
 static bool chld_caught;		/* SIGCHLD goes to our self-pipe */
 
 /* Is a job running (or not reaped yet)? */
 bool
 pipe_busy(void)
 {
-	return J.pid != 0;
+	return job.pid != 0;
 }
 
 /* Close one of the job's pipe ends, once. */
@@ -77,8 +82,8 @@ job_close(int *fd)
 static void
 job_signal(int sig)
 {
-	if (J.pid != 0 && kill(-J.pid, sig) == -1 && errno != ESRCH)
-		log_error("kill(-%ld, %d): %s", (long)J.pid, sig,
+	if (job.pid != 0 && kill(-job.pid, sig) == -1 && errno != ESRCH)
+		log_error("kill(-%ld, %d): %s", (long)job.pid, sig,
 		    strerror(errno));
 }
 
@@ -142,42 +147,26 @@ job_fork(const struct pipe_prog *prog, int in[2], int out[2], int null)
 	return pid;
 }
 
-/* Start a job on text; -1 with errno set if it could not start. */
-int
-pipe_start(struct worker *w, const struct config *cfg,
-    const struct pipe_prog *prog, const char *text, size_t len)
+/* Tell the master a job started or was reaped (for /ps and its logs). */
+static void
+job_tell_master(enum msg_type type, int status)
 {
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, null = -1, saved;
-	pid_t pid;
+	struct msg_build b;
 
-	if (access(prog->argv[0], X_OK) == -1 || job_catch_sigchld() == -1 ||
-	    pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
-	    (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
-	    (pid = job_fork(prog, in, out, null)) == -1)
-		goto fail;
-	(void)close(in[0]);
-	(void)close(out[1]);
-	(void)close(null);
-	memset(&J, 0, sizeof(J));
-	J.pid = pid;
-	J.in = in[1];
-	J.out = out[0];
-	(void)snprintf(J.name, sizeof(J.name), "%s", prog->name);
-	J.max = cfg->pipe_max_output;
-	J.timeout = cfg->pipe_timeout;
-	J.deadline = os_now_ms() + (int64_t)cfg->pipe_timeout * 1000;
-	buf_init(&J.text, 0);
-	line_init(&J.lr, cfg->max_line);
-	if (sock_nonblock(J.in) == -1 || sock_nonblock(J.out) == -1 ||
-	    buf_append(&J.text, text, len) == -1 ||
-	    buf_append(&J.text, "\n", 1) == -1) {
-		pipe_abort();		/* started, so it must be reaped */
-		return 0;
-	}
-	worker_job(w, MSG_JOB, J.pid, J.name, 0);
-	return 0;
-fail:
-	saved = errno;
+	msg_b_init(&b);
+	msg_b_u32(&b, (uint32_t)job.pid);
+	if (type == MSG_JOB_END)
+		msg_b_u32(&b, (uint32_t)status);
+	msg_b_str(&b, job.name, strlen(job.name));
+	out_send(job.to, type, &b);
+}
+
+/* A start that failed: close what it opened, errno kept. */
+static void
+job_unopen(const int in[2], const int out[2], int null)
+{
+	int saved = errno;
+
 	for (int i = 0; i < 2; i++) {
 		if (in[i] != -1)
 			(void)close(in[i]);
@@ -187,19 +176,69 @@ fail:
 	if (null != -1)
 		(void)close(null);
 	errno = saved;
-	return -1;
+}
+
+/* The job just forked: its pipe ends, and the limits it runs under. */
+static void
+job_begin(pid_t pid, int in_fd, int out_fd, const struct config *cfg,
+    const struct pipe_prog *prog)
+{
+	memset(&job, 0, sizeof(job));
+	job.pid = pid;
+	job.in_fd = in_fd;
+	job.out_fd = out_fd;
+	(void)snprintf(job.name, sizeof(job.name), "%s", prog->name);
+	job.max = cfg->pipe_max_output;
+	job.timeout = cfg->pipe_timeout;
+	job.deadline = os_now_ms() + (int64_t)cfg->pipe_timeout * 1000;
+	buf_init(&job.text, 0);
+	line_init(&job.lr, cfg->max_line);
+}
+
+/*
+ * Start a job on text, its output for to; -1 with errno set if it could
+ * not start.
+ */
+int
+pipe_start(struct out *to, const struct config *cfg,
+    const struct pipe_prog *prog, const char *text, size_t len)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, null = -1;
+	pid_t pid;
+
+	if (access(prog->argv[0], X_OK) == -1 || job_catch_sigchld() == -1 ||
+	    pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
+	    (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
+	    (pid = job_fork(prog, in, out, null)) == -1) {
+		job_unopen(in, out, null);
+		return -1;
+	}
+	(void)close(in[0]);
+	(void)close(out[1]);
+	(void)close(null);
+	job_begin(pid, in[1], out[0], cfg, prog);
+	job.to = to;
+	if (sock_nonblock(job.in_fd) == -1 ||
+	    sock_nonblock(job.out_fd) == -1 ||
+	    buf_append(&job.text, text, len) == -1 ||
+	    buf_append(&job.text, "\n", 1) == -1) {
+		pipe_abort();		/* started, so it must be reaped */
+		return 0;
+	}
+	job_tell_master(MSG_JOB, 0);
+	return 0;
 }
 
 /* Kill the job now (its client is leaving); it is reaped as usual. */
 void
 pipe_abort(void)
 {
-	if (J.pid == 0)
+	if (job.pid == 0)
 		return;
-	J.killed = J.aborted = true;
+	job.killed = job.aborted = true;
 	job_signal(SIGKILL);
-	job_close(&J.in);
-	job_close(&J.out);
+	job_close(&job.in_fd);
+	job_close(&job.out_fd);
 }
 
 /* Descriptors to poll for the job: self-pipe, stdin, stdout. */
@@ -212,12 +251,12 @@ pipe_pollfds(struct pollfd *p)
 		p[n].fd = sigpipe_fd();
 		p[n++].events = POLLIN;
 	}
-	if (J.in != -1) {
-		p[n].fd = J.in;
+	if (job.in_fd != -1) {
+		p[n].fd = job.in_fd;
 		p[n++].events = POLLOUT;
 	}
-	if (J.out != -1) {
-		p[n].fd = J.out;
+	if (job.out_fd != -1) {
+		p[n].fd = job.out_fd;
 		p[n++].events = POLLIN;
 	}
 	return n;
@@ -225,30 +264,30 @@ pipe_pollfds(struct pollfd *p)
 
 /* One cleaned output line to the client, as "[NAME] line". */
 static void
-job_line(struct worker *w, const char *line, size_t len)
+job_line(const char *line, size_t len)
 {
-	worker_tell(w, "[", 1);
-	worker_tell(w, J.name, strlen(J.name));
-	worker_tell(w, "] ", 2);
-	worker_tell(w, line, len);
-	worker_tell(w, "\r\n", 2);
+	out_tell(job.to, "[", 1);
+	out_tell(job.to, job.name, strlen(job.name));
+	out_tell(job.to, "] ", 2);
+	out_tell(job.to, line, len);
+	out_tell(job.to, "\r\n", 2);
 }
 
 /* Output bytes through the line reader, to the client. */
 static void
-job_output(struct worker *w, const char *p, size_t n)
+job_output(const char *p, size_t n)
 {
 	enum line_result r;
 	size_t used;
 
 	while (n > 0) {
-		r = line_feed(&J.lr, p, n, &used);
+		r = line_feed(&job.lr, p, n, &used);
 		p += used;
 		n -= used;
 		if (r == LINE_OK)
-			job_line(w, J.lr.buf, J.lr.len);
+			job_line(job.lr.buf, job.lr.len);
 		else if (r == LINE_TOOLONG)
-			job_line(w, "(line too long, cut)", 20);
+			job_line("(line too long, cut)", 20);
 		else if (r == LINE_NOMEM)
 			break;
 	}
@@ -256,38 +295,38 @@ job_output(struct worker *w, const char *p, size_t n)
 
 /* Output that did not end with a newline still makes a line. */
 static void
-job_flush_partial(struct worker *w)
+job_flush_partial(void)
 {
-	if (!J.lr.done && J.lr.len > 0)
-		job_output(w, "\n", 1);
+	if (!job.lr.done && job.lr.len > 0)
+		job_output("\n", 1);
 }
 
 /* Read what the job wrote; at EOF, the last unterminated line too. */
 static void
-job_read(struct worker *w)
+job_read(void)
 {
 	char buf[4096];
 	ssize_t n;
 
-	while (J.out != -1) {
-		n = read(J.out, buf, sizeof(buf));
+	while (job.out_fd != -1) {
+		n = read(job.out_fd, buf, sizeof(buf));
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
-			job_flush_partial(w);
-			job_close(&J.out);
+			job_flush_partial();
+			job_close(&job.out_fd);
 			return;
 		}
-		if ((size_t)n > J.max - J.got) {
-			n = (ssize_t)(J.max - J.got);
-			J.cut = true;
+		if ((size_t)n > job.max - job.got) {
+			n = (ssize_t)(job.max - job.got);
+			job.cut = true;
 		}
-		J.got += (size_t)n;
-		job_output(w, buf, (size_t)n);
-		if (J.cut) {
-			job_flush_partial(w);
+		job.got += (size_t)n;
+		job_output(buf, (size_t)n);
+		if (job.cut) {
+			job_flush_partial();
 			pipe_abort();
 		}
 	}
@@ -299,64 +338,64 @@ job_write(void)
 {
 	ssize_t n;
 
-	while (J.in != -1 && J.text.len > 0) {
-		n = write(J.in, buf_head(&J.text), J.text.len);
+	while (job.in_fd != -1 && job.text.len > 0) {
+		n = write(job.in_fd, buf_head(&job.text), job.text.len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0)
 			break;			/* EPIPE: it does not read */
-		buf_consume(&J.text, (size_t)n);
+		buf_consume(&job.text, (size_t)n);
 	}
-	buf_free(&J.text);
-	job_close(&J.in);
+	buf_free(&job.text);
+	job_close(&job.in_fd);
 }
 
 /* How the job ended, for the client's last line. */
 static void
-job_report(struct worker *w, int status)
+job_report(int status)
 {
-	if (J.cut)
-		worker_say(w, "*** end of /pipe %s: output cut at %zu bytes",
-		    J.name, J.max);
-	else if (J.timed_out)
-		worker_say(w, "*** end of /pipe %s: killed after %u s "
-		    "(pipe_timeout)", J.name, J.timeout);
+	if (job.cut)
+		out_say(job.to, "*** end of /pipe %s: output cut at %zu "
+		    "bytes", job.name, job.max);
+	else if (job.timed_out)
+		out_say(job.to, "*** end of /pipe %s: killed after %u s "
+		    "(pipe_timeout)", job.name, job.timeout);
 	else if (WIFSIGNALED(status))
-		worker_say(w, "*** end of /pipe %s: killed by signal %d",
-		    J.name, WTERMSIG(status));
+		out_say(job.to, "*** end of /pipe %s: killed by signal %d",
+		    job.name, WTERMSIG(status));
 	else if (WEXITSTATUS(status) == EX_NOEXEC)
-		worker_say(w, "*** end of /pipe %s: could not run it (status "
-		    "127)", J.name);
+		out_say(job.to, "*** end of /pipe %s: could not run it "
+		    "(status 127)", job.name);
 	else if (WEXITSTATUS(status) != 0)
-		worker_say(w, "*** end of /pipe %s: exited with status %d",
-		    J.name, WEXITSTATUS(status));
+		out_say(job.to, "*** end of /pipe %s: exited with status %d",
+		    job.name, WEXITSTATUS(status));
 	else
-		worker_say(w, "*** end of /pipe %s", J.name);
+		out_say(job.to, "*** end of /pipe %s", job.name);
 }
 
 /* The job was reaped: last output, the report, forget it. */
 static void
-job_reaped(struct worker *w, int status)
+job_reaped(int status)
 {
-	job_read(w);
+	job_read();
 	/* Whatever it left running in its group goes with it. */
-	J.killed = true;
+	job.killed = true;
 	job_signal(SIGKILL);
-	if (!J.aborted || J.cut || J.timed_out)
-		job_report(w, status);
-	worker_job(w, MSG_JOB_END, J.pid, J.name, status);
-	job_close(&J.in);
-	job_close(&J.out);
-	buf_free(&J.text);
-	line_free(&J.lr);
-	J.pid = 0;
+	if (!job.aborted || job.cut || job.timed_out)
+		job_report(status);
+	job_tell_master(MSG_JOB_END, status);
+	job_close(&job.in_fd);
+	job_close(&job.out_fd);
+	buf_free(&job.text);
+	line_free(&job.lr);
+	job.pid = 0;
 }
 
 /* SIGCHLD: reap, with waitpid(-1) until nothing is left. */
 static void
-job_reap(struct worker *w)
+job_reap(void)
 {
 	pid_t pid;
 	int s, status;
@@ -367,8 +406,8 @@ job_reap(struct worker *w)
 		log_error("worker for a pipe job: reading its signal pipe: %s",
 		    strerror(errno));
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == J.pid)
-			job_reaped(w, status);
+		if (pid == job.pid)
+			job_reaped(status);
 		else
 			log_warning("worker reaped process %ld that was not "
 			    "its job", (long)pid);
@@ -377,17 +416,17 @@ job_reap(struct worker *w)
 
 /* Handle the job's ready descriptors. */
 void
-pipe_events(struct worker *w, const struct pollfd *p, int n)
+pipe_events(const struct pollfd *p, int n)
 {
 	for (int i = 0; i < n; i++) {
 		if (p[i].revents == 0)
 			continue;
 		if (chld_caught && p[i].fd == sigpipe_fd())
-			job_reap(w);
-		else if (p[i].fd == J.in)
+			job_reap();
+		else if (p[i].fd == job.in_fd)
 			job_write();
-		else if (p[i].fd == J.out)
-			job_read(w);
+		else if (p[i].fd == job.out_fd)
+			job_read();
 	}
 }
 
@@ -395,22 +434,22 @@ pipe_events(struct worker *w, const struct pollfd *p, int n)
 int64_t
 pipe_deadline(void)
 {
-	if (J.pid == 0 || J.killed)
+	if (job.pid == 0 || job.killed)
 		return 0;
-	return J.kill_at != 0 ? J.kill_at : J.deadline;
+	return job.kill_at != 0 ? job.kill_at : job.deadline;
 }
 
 /* Time the job out: SIGTERM to its group, SIGKILL a second later. */
 void
 pipe_tick(int64_t now)
 {
-	if (J.pid == 0 || J.killed)
+	if (job.pid == 0 || job.killed)
 		return;
-	if (!J.timed_out && now >= J.deadline) {
-		J.timed_out = true;
-		J.kill_at = now + KILL_AFTER_MS;
+	if (!job.timed_out && now >= job.deadline) {
+		job.timed_out = true;
+		job.kill_at = now + KILL_AFTER_MS;
 		job_signal(SIGTERM);
-	} else if (J.timed_out && now >= J.kill_at) {
+	} else if (job.timed_out && now >= job.kill_at) {
 		pipe_abort();
 	}
 }

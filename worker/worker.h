@@ -3,48 +3,23 @@
  *
  * A worker is a fork of the master's forker (master/forker.c) that runs
  * worker_main() on its channel to the master; worker_main() never
- * returns.
- * command.c parses what the client types and answers it, through the
- * worker_* calls below; pipe.c runs its /pipe jobs.
+ * returns.  It leaves with an exit status from exits.h: EX_OK when its
+ * client is gone (or, a spare, when the server stops), EX_SOFTWARE when
+ * the master broke the channel protocol, EX_NOSTART when it could not
+ * set itself up.
+ *
+ * Inside, each module calls only the ones below it:
+ *   worker.c   its life: spare, the channel and its routes, the loop
+ *   client.c   the client's socket, flood bucket, timeouts, output
+ *   command.c  what the client types, answered
+ *   pipe.c     /pipe jobs
+ *   out.c      the two output queues, to the client and to the master
  */
 #ifndef FORKCHAT_WORKER_H
 #define FORKCHAT_WORKER_H
 
-#include <poll.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/types.h>
-#include <sys/uio.h>
-
 #include "config.h"
-#include "msg.h"
-
-struct worker;
 
 _Noreturn void worker_main(int, const struct config *);
-
-/* worker.c, for command.c */
-void	worker_say(struct worker *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	worker_tell(struct worker *, const char *, size_t);
-void	worker_send(struct worker *, enum msg_type, const struct iovec *, int);
-void	worker_quit(struct worker *, const char *);
-void	worker_oper_sent(struct worker *);
-void	worker_job(struct worker *, enum msg_type, pid_t, const char *, int);
-const struct config *worker_config(const struct worker *);
-
-/* pipe.c */
-bool	pipe_busy(void);
-int	pipe_start(struct worker *, const struct config *,
-	    const struct pipe_prog *, const char *, size_t);
-int	pipe_pollfds(struct pollfd *);
-void	pipe_events(struct worker *, const struct pollfd *, int);
-int64_t	pipe_deadline(void);
-void	pipe_tick(int64_t);
-void	pipe_abort(void);
-
-/* command.c */
-void	command_line(struct worker *, const char *, size_t);
 
 #endif
