@@ -66,11 +66,11 @@ do for [i = 1:5] {
 set xtics auto
 set logscale x
 set xrange [*:*]
-set xlabel 'clients'
+unset xlabel		# in the title: a key below would cover it
 set format x '%g'
 have_sweep = exists('sweepn') ? sweepn > 0 : 0
 
-set title 'Memory per client: PSS of the server tree; whole machine (MemAvailable drop)'
+set title 'Memory per client against clients: PSS of the server tree; whole machine'
 set key below
 unset logscale y
 set yrange [0:*]
@@ -88,7 +88,8 @@ if (have_sweep) {
 	set multiplot next
 }
 
-set title 'One broadcast to every other client: until the last has it (max) and p50'
+set title 'One broadcast to every other client, against clients: until the last has it (max), p50'
+set key below
 set logscale y
 set yrange [*:*]
 set ylabel 'ms'

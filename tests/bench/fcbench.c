@@ -71,6 +71,10 @@
 #define LOW_MEMORY_PCT	25		/* stop connecting below this */
 #define SYS_LOOKS	5		/* at the machine's memory, median */
 #define SYS_GAP_NS	(50 * 1000000ULL)	/* between two looks */
+#define QUIET_LOOKS	5		/* MemAvailable still over 5 looks, */
+#define QUIET_GAP_NS	(100 * 1000000ULL)	/* 100 ms apart, */
+#define QUIET_KIB	1024		/* moving less than this: quiet */
+#define QUIET_MAX_NS	(5 * NS)	/* but wait no longer than this */
 
 enum cstate { C_IDLE, C_CONNECTING, C_GREETING, C_READY, C_CLOSED };
 enum mode { M_MSGS, M_CONNECT, M_IDLE, M_SCALE };
@@ -1138,6 +1142,43 @@ mem_measure(struct proc_mem *m)
 	m->sys.kstack = median_long(ks, SYS_LOOKS);
 }
 
+/*
+ * Before the baseline, wait until the machine's memory holds still
+ * (MemAvailable within QUIET_KIB over QUIET_LOOKS looks), QUIET_MAX_NS
+ * at most: a server stopped just before goes on giving memory back for
+ * a while (what waited for an RCU grace period, emptied slabs), which
+ * would otherwise count against the next.  Returns the seconds waited,
+ * negative if the memory never settled.
+ */
+static double
+machine_quiet(void)
+{
+	uint64_t t0 = mono_ns(), until;
+	long v[QUIET_LOOKS], lo, hi;
+	struct proc_sys sys;
+
+	for (int k = 0; mono_ns() < t0 + QUIET_MAX_NS; k++) {
+		if (proc_meminfo(&sys) == -1)
+			return 0;
+		v[k % QUIET_LOOKS] = sys.avail;
+		if (k + 1 >= QUIET_LOOKS) {
+			lo = hi = v[0];
+			for (int j = 1; j < QUIET_LOOKS; j++) {
+				lo = v[j] < lo ? v[j] : lo;
+				hi = v[j] > hi ? v[j] : hi;
+			}
+			if (hi - lo <= QUIET_KIB)
+				return (double)(mono_ns() - t0) / 1e9;
+		}
+		until = mono_ns() + QUIET_GAP_NS;
+		while (mono_ns() < until)
+			loop_once(until);
+	}
+	fprintf(stderr, "fcbench: MemAvailable did not settle in %.0f s: "
+	    "the machine's figures will be noisy\n", (double)QUIET_MAX_NS / 1e9);
+	return -(double)(mono_ns() - t0) / 1e9;
+}
+
 /* One figure of the output line: " PREFIXKEY=V". */
 static void
 out_kv(const char *pfx, const char *key, double v)
@@ -1232,7 +1273,7 @@ static int
 run_idle(void)
 {
 	struct proc_mem base, m;
-	double setup_s;
+	double setup_s, quiet;
 
 	if (opt.spid <= 0)
 		die("-i needs -S PID");
@@ -1240,12 +1281,14 @@ run_idle(void)
 		die("-B needs a server that relays: not with -N");
 	if (opt.burst)
 		msgs_alloc();
+	quiet = machine_quiet();
 	mem_measure(&base);
 	if (!setup_clients("idle", true, &setup_s))
 		return 1;
 	settle();
 	mem_measure(&m);
 	out_head("idle");
+	out_kv("", "mem_quiet_s", quiet);
 	out_mem("", &base, &m);
 	out_setup(setup_s);
 	if (opt.burst)
@@ -1357,14 +1400,16 @@ run_scale(void)
 {
 	struct proc_mem base = { 0 }, m = { 0 };
 	struct run r;
-	double setup_s;
+	double setup_s, quiet = 0;
 
 	opt.s = 1;
 	opt.w = 1;		/* one broadcast at a time */
 	opt.r = 0;
 	msgs_alloc();
-	if (opt.spid > 0)
+	if (opt.spid > 0) {
+		quiet = machine_quiet();
 		mem_measure(&base);
+	}
 	if (!setup_clients("scale", true, &setup_s))
 		return 1;
 	msgs_measure(&r);
@@ -1372,8 +1417,10 @@ run_scale(void)
 		mem_measure(&m);
 	out_head("scale");
 	out_msgs(&r);
-	if (opt.spid > 0)
+	if (opt.spid > 0) {
+		out_kv("", "mem_quiet_s", quiet);
 		out_mem("", &base, &m);
+	}
 	out_setup(setup_s);
 	if (opt.kill && opt.spid > 0)
 		shutdown_measure();

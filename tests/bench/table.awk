@@ -69,9 +69,9 @@ function fmt(x, kind) {
 	if (kind == "rate")
 		return x >= 1e6 ? sprintf("%.2f M", x / 1e6) : group(x)
 	if (kind == "us")
-		return x >= 1000 ? fmt(x / 1000, "ms") : sprintf("%.0f µs", x)
+		return x >= 999.5 ? fmt(x / 1000, "ms") : sprintf("%.0f µs", x)
 	if (kind == "ms")
-		return x >= 100 ? sprintf("%.0f ms", x) : sprintf("%.1f ms", x)
+		return x >= 99.95 ? sprintf("%.0f ms", x) : sprintf("%.1f ms", x)
 	if (kind == "kib")
 		return sprintf("%.1f KiB", x)
 	if (kind == "mib")
@@ -283,8 +283,8 @@ function print_sweep(srv,    i, sc, n) {
 	print "# clients pss med min max  sys med min max  bmax med min max  bp50 med"
 	for (i = 1; i <= nsc; i++) {
 		sc = order[i]
-		if (sc !~ /^S5/ || partial[sc, srv])
-			continue
+		if (sc !~ /^S5/)
+			continue	# a partial run is plotted where it got
 		n = median(sc, srv, "clients")
 		if (n == "")
 			continue
