@@ -357,6 +357,8 @@ END {
 	row("S5 one broadcast to " group(P["s5n"] - 1) ": max", "S5",
 	    "max_us", "us", "max<250000", "< 250 ms in every run")
 	row_multi("S5 broadcast p50", "S5", "p50_us", "us")
+	row("S5 broadcast never delivered (3 s without progress), worst run",
+	    "S5", "lost", "int", "max=0", "0")
 	row("S5 setup of " n5 " clients (connect, every \"joined\" delivered)",
 	    "S5", "setup_s", "s", "ratio<=2", "≤ 2× reference")
 	row_multi("S5 per client: PSS / whole system (MemAvailable drop) / " \
@@ -366,6 +368,16 @@ END {
 	    "pagetables_per_client_kib/slab_per_client_kib/kstack_per_client_kib",
 	    "kib")
 	row("S5 SIGINT → whole tree gone", "S5", "tree_gone_ms", "ms", "", "")
+	for (i = 1; i <= nsc; i++) {	# the sweep, smallest first
+		sc = order[i]
+		if (sc !~ /^S5x/)
+			continue
+		n = group(substr(sc, 4))
+		row_multi("S5 at " n " clients: broadcast p50 / max", sc,
+		    "p50_us/max_us", "us")
+		row_multi("S5 at " n " clients: PSS / whole system per client",
+		    sc, "pss_per_client_kib/sys_per_client_kib", "kib")
+	}
 	row("S5 processes left after the stop, worst run", "S5", "left", "int",
 	    "max=0", "0")
 	row("S5 server exit status, worst run", "S5", "exit", "int", "max=0",
