@@ -96,7 +96,9 @@ fuzz:
 bench-tools:
 	$(MAKE) -C tests/bench
 
+# gnuplot draws the plot; without it (no network) the tables still come.
 bench: $(B)/forkchatd bench-tools
+	-scripts/deps bench
 	tests/bench/run
 
 install: $(B)/forkchatd

@@ -17,22 +17,32 @@
  *   -c       connect: -n connects, -P at a time, each closed after its
  *            greeting; connections/s and connect->greeting latency.
  *   -i       idle: hold -n clients, then PSS summed over the process tree
- *            of -S PID (smaps_rollup), per client, and the root's RSS.
+ *            of -S PID (smaps_rollup), per client, and the root's RSS;
+ *            and the machine's memory per client: how much MemAvailable
+ *            fell since before we connected, less what we grew by
+ *            ourselves, and how much PageTables, Slab and KernelStack
+ *            grew.  With -B, then a burst of traffic as in the default
+ *            mode (-s, -m, -b, -w), idle again (-W), and the same
+ *            figures ("burst_" keys).  -N skips the barrier, for a
+ *            server that relays nothing (the fork floor).
  *   -x       scale: hold -n clients, one client sends -m (default 1)
  *            broadcasts one after another; time until all others have
- *            each.  With -K, then SIGINT -S PID and time until it and
- *            every descendant are gone (pidfds) and every client closed.
+ *            each, and memory as with -i.  With -K, then SIGINT -S PID
+ *            and time until it and every descendant are gone (pidfds)
+ *            and every client closed.
+ *
+ * Every socket is closed with a reset (SO_LINGER 0), so that we leave
+ * no TIME_WAIT behind to slow down later connects.  -D FILE writes the
+ * latency distribution for a plot.
  *
  * Output: one line of key=value on stdout, a summary on stderr.
  * Per message the work is O(1): sequence checks use a bitmap, flow
  * control a per-message receiver count.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -49,6 +59,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fcproc.h"
+
 #define RBUF_SIZE	(256 * 1024)	/* one read() takes this much */
 #define CARRY_MAX	8192		/* longest line we keep whole */
 #define WBUF_MAX	(64 * 1024)	/* a sender formats this much at once */
@@ -57,6 +69,12 @@
 #define NS		1000000000ULL
 #define PIDFD_TAG	(1ULL << 32)	/* epoll data: pidfd, not a conn */
 #define LOW_MEMORY_PCT	25		/* stop connecting below this */
+#define SYS_LOOKS	5		/* at the machine's memory, median */
+#define SYS_GAP_NS	(50 * 1000000ULL)	/* between two looks */
+#define QUIET_LOOKS	5		/* MemAvailable still over 5 looks, */
+#define QUIET_GAP_NS	(100 * 1000000ULL)	/* 100 ms apart, */
+#define QUIET_KIB	1024		/* moving less than this: quiet */
+#define QUIET_MAX_NS	(5 * NS)	/* but wait no longer than this */
 
 enum cstate { C_IDLE, C_CONNECTING, C_GREETING, C_READY, C_CLOSED };
 enum mode { M_MSGS, M_CONNECT, M_IDLE, M_SCALE };
@@ -83,15 +101,17 @@ struct sender {
 
 static struct {
 	const char *host, *label;
+	const char *dump;	/* -D: latency percentiles go there */
 	int	 port, n, s, P;
 	uint32_t m, b, w;
 	double	 r;
 	enum mode mode;
 	pid_t	 spid;
-	bool	 kill;
+	bool	 kill, burst;
+	bool	 nobarrier;	/* -N: the server relays nothing */
 	uint64_t deadline_ns, settle_ns;
-} opt = { "127.0.0.1", NULL, 0, 10, 1, 0, 1000, 64, 64, 0, M_MSGS, 0,
-	false, 60 * NS, NS };
+} opt = { .host = "127.0.0.1", .n = 10, .s = 1, .m = 1000, .b = 64,
+	.w = 64, .mode = M_MSGS, .deadline_ns = 60 * NS, .settle_ns = NS };
 
 static struct conn *conns;
 static struct sender *snd;
@@ -217,6 +237,7 @@ conn_start(int i)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
 	    .data.u64 = (uint64_t)i };
+	static const struct linger abort_on_close = { 1, 0 };
 	struct conn *c = &conns[i];
 	int on = 1;
 
@@ -229,6 +250,13 @@ conn_start(int i)
 	}
 	/* Nagle would only measure our own batching, not the server. */
 	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	/*
+	 * Our close (or exit) resets the connection: no TIME_WAIT is left
+	 * on our side to slow down the next connect() (see ./run).
+	 */
+	if (setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &abort_on_close,
+	    sizeof(abort_on_close)) == -1)
+		die("setsockopt SO_LINGER: %s", strerror(errno));
 	c->t0 = mono_ns();
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 &&
 	    errno != EINPROGRESS) {
@@ -278,6 +306,42 @@ pct_us(double q)
 	    1e3;
 }
 
+/*
+ * -D: the latency distribution for a plot, as lines "x percentile us",
+ * x = -log10(1 - percentile/100) in steps of 0.01 (so the tail gets as
+ * many points as the body) up to the last sample, then the maximum at
+ * x = log10(samples).  The latencies must be sorted.
+ */
+static void
+lat_dump(void)
+{
+	const double step = 0.977237220955810;	/* 10^-0.01 */
+	double tail = 1;			/* 1 - q */
+	double xmax;
+	size_t i;
+	FILE *f;
+
+	if (opt.dump == NULL || st.nlat == 0)
+		return;
+	xmax = log10((double)st.nlat);
+	if ((f = fopen(opt.dump, "we")) == NULL) {
+		fprintf(stderr, "fcbench: %s: %s\n", opt.dump, strerror(errno));
+		return;
+	}
+	fprintf(f, "# %s: %zu samples\n# x percentile latency_us\n",
+	    opt.label ? opt.label : "latency", st.nlat);
+	for (int k = 0; k < 100 * xmax; k++) {
+		i = (size_t)((1 - tail) * (double)(st.nlat - 1) + 0.5);
+		fprintf(f, "%.2f %.5f %.1f\n", k / 100.0, 100 * (1 - tail),
+		    (double)st.lat[i] / 1e3);
+		tail *= step;
+	}
+	fprintf(f, "%.2f 100 %.1f\n", xmax,
+	    (double)st.lat[st.nlat - 1] / 1e3);
+	if (fclose(f) == EOF)
+		fprintf(stderr, "fcbench: %s: %s\n", opt.dump, strerror(errno));
+}
+
 /* Our own CPU time so far (user + system), seconds. */
 static double
 cpu_s(void)
@@ -287,198 +351,6 @@ cpu_s(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-/* ---- the process tree of -S PID -------------------------------------- */
-
-struct tree {
-	pid_t	*pids;		/* root first */
-	int	 n;
-	uint64_t ticks;		/* utime+stime+cutime+cstime over the tree */
-};
-
-/* Parse /proc/PID/stat: ppid, pgrp, state and CPU ticks. */
-static int
-read_stat(pid_t pid, pid_t *ppid, pid_t *pgrp, char *state, uint64_t *ticks)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut, stm, cut, cst;
-	int fd, ppid_i, pgrp_i;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -1;
-	/* ") S ppid pgrp session tty tpgid flags minflt cminflt majflt
-	 *  cmajflt utime stime cutime cstime" */
-	if (sscanf(p + 2, "%c %d %d %*s %*s %*s %*s %*s %*s %*s %*s "
-	    "%llu %llu %llu %llu", state, &ppid_i, &pgrp_i, &ut, &stm, &cut,
-	    &cst) != 7)
-		return -1;
-	*ppid = ppid_i;
-	*pgrp = pgrp_i;
-	*ticks = ut + stm + cut + cst;
-	return 0;
-}
-
-struct ent {
-	pid_t	 pid, ppid;
-	uint64_t ticks;
-	int8_t	 in;		/* 0 unknown, 1 in the tree, -1 not */
-};
-
-/* bsearch/qsort order of /proc entries: by pid. */
-static int
-cmp_ent(const void *a, const void *b)
-{
-	const struct ent *x = a, *y = b;
-
-	return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-/* The /proc entry of pid, or NULL. */
-static struct ent *
-ent_find(struct ent *e, int ne, pid_t pid)
-{
-	struct ent key = { .pid = pid };
-
-	return bsearch(&key, e, (size_t)ne, sizeof(*e), cmp_ent);
-}
-
-/* Is e[i] root or below it?  Walks up once, remembering the answer. */
-static int
-ent_in(struct ent *e, int ne, struct ent *x, pid_t root)
-{
-	struct ent *path[64];
-	int np = 0, ans;
-
-	while (x != NULL && x->in == 0 && x->pid != root && np < 64) {
-		path[np++] = x;
-		x = x->ppid > 1 ? ent_find(e, ne, x->ppid) : NULL;
-	}
-	if (x == NULL || np == 64)
-		ans = -1;
-	else if (x->pid == root)
-		ans = x->in = 1;
-	else
-		ans = x->in;
-	while (np > 0)
-		path[--np]->in = (int8_t)ans;
-	return ans;
-}
-
-/* Find root and all its descendants by scanning /proc. */
-static void
-tree_scan(pid_t root, struct tree *t)
-{
-	struct ent *e = NULL;
-	int ne = 0, cap = 0;
-	struct dirent *d;
-	DIR *dir;
-
-	memset(t, 0, sizeof(*t));
-	if ((dir = opendir("/proc")) == NULL)
-		return;
-	while ((d = readdir(dir)) != NULL) {
-		pid_t pid, ppid, pgrp;
-		uint64_t ticks;
-		char state;
-
-		if (!isdigit((unsigned char)d->d_name[0]))
-			continue;
-		pid = atoi(d->d_name);
-		if (read_stat(pid, &ppid, &pgrp, &state, &ticks) == -1)
-			continue;
-		if (ne == cap) {
-			cap = cap ? cap * 2 : 4096;
-			if ((e = realloc(e, (size_t)cap * sizeof(*e))) == NULL)
-				die("out of memory scanning /proc");
-		}
-		e[ne++] = (struct ent){ pid, ppid, ticks, 0 };
-	}
-	closedir(dir);
-	if (ne > 0)
-		qsort(e, (size_t)ne, sizeof(*e), cmp_ent);
-	t->pids = xcalloc((size_t)ne + 1, sizeof(pid_t));
-	t->pids[t->n++] = root;
-	for (int i = 0; i < ne; i++) {
-		if (ent_in(e, ne, &e[i], root) != 1)
-			continue;
-		t->ticks += e[i].ticks;
-		if (e[i].pid != root)
-			t->pids[t->n++] = e[i].pid;
-	}
-	free(e);
-}
-
-/* Sum "Key:  N kB" from a /proc file; -1 if missing. */
-static long
-proc_kib(pid_t pid, const char *file, const char *key)
-{
-	char path[64], buf[4096], *p;
-	size_t kl = strlen(key);
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	for (p = buf; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
-		if (strncmp(p, key, kl) == 0 && p[kl] == ':')
-			return strtol(p + kl + 1, NULL, 10);
-	return -1;
-}
-
-/* Memory of the tree of -S PID. */
-struct mem {
-	int	 procs;
-	long	 pss_kib, pte_kib, root_rss_kib;
-};
-
-/* PSS and page tables summed over the tree of -S PID. */
-static void
-mem_measure(struct mem *m)
-{
-	struct tree t;
-	long v;
-
-	memset(m, 0, sizeof(*m));
-	tree_scan(opt.spid, &t);
-	for (int i = 0; i < t.n; i++) {
-		if ((v = proc_kib(t.pids[i], "smaps_rollup", "Pss")) < 0)
-			continue;	/* gone, or a zombie */
-		m->procs++;
-		m->pss_kib += v;
-		if ((v = proc_kib(t.pids[i], "status", "VmPTE")) > 0)
-			m->pte_kib += v;
-	}
-	m->root_rss_kib = proc_kib(opt.spid, "status", "VmRSS");
-	free(t.pids);
-}
-
-/* CPU ticks used so far by the server tree (-S), 0 without -S. */
-static uint64_t
-tree_ticks(void)
-{
-	struct tree t;
-
-	if (opt.spid <= 0)
-		return 0;
-	tree_scan(opt.spid, &t);
-	free(t.pids);
-	return t.ticks;
 }
 
 /* ---- senders ---------------------------------------------------------- */
@@ -895,7 +767,7 @@ loop_once(uint64_t deadline)
 				sender_pump(s, now);
 }
 
-static long mem_total, mem_avail;	/* KiB, from /proc/meminfo */
+static struct proc_sys sys_now;	/* the machine's memory, last look */
 
 /*
  * The machine is running out of memory: a server whose memory grows
@@ -905,22 +777,9 @@ static long mem_total, mem_avail;	/* KiB, from /proc/meminfo */
 static bool
 low_memory(void)
 {
-	char buf[4096], *p;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC)) == -1)
+	if (proc_meminfo(&sys_now) == -1)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	if ((p = strstr(buf, "MemTotal:")) != NULL)
-		mem_total = strtol(p + 9, NULL, 10);
-	if ((p = strstr(buf, "MemAvailable:")) != NULL)
-		mem_avail = strtol(p + 13, NULL, 10);
-	return mem_total > 0 && mem_avail < mem_total / 100 * LOW_MEMORY_PCT;
+	return sys_now.avail < sys_now.total / 100 * LOW_MEMORY_PCT;
 }
 
 /* Open total connections, par at a time; false if the deadline hit. */
@@ -940,7 +799,7 @@ connect_all(int total, int par, uint64_t deadline)
 				st.low_memory = true;
 				fprintf(stderr, "fcbench: only %ld of %ld MiB "
 				    "memory available: no more connections\n",
-				    mem_avail >> 10, mem_total >> 10);
+				    sys_now.avail >> 10, sys_now.total >> 10);
 				return false;
 			}
 			check = now + NS / 4;
@@ -949,7 +808,7 @@ connect_all(int total, int par, uint64_t deadline)
 			fprintf(stderr, "fcbench: %.0f s: %d ready, %d in "
 			    "flight, %d failed, %ld MiB available\n",
 			    (double)(now - t0) / 1e9, st.ready, st.inflight,
-			    st.failed, mem_avail >> 10);
+			    st.failed, sys_now.avail >> 10);
 			report += 5 * NS;
 		}
 		loop_once(report < check ? report : check);
@@ -1087,7 +946,7 @@ setup_clients(const char *mode, bool partial_ok, double *setup_s)
 		err = "not_all_connected";
 	else if (conns[0].state != C_READY)
 		err = "first_client_not_connected";
-	else if (!barrier(mono_ns() + opt.deadline_ns))
+	else if (!opt.nobarrier && !barrier(mono_ns() + opt.deadline_ns))
 		err = "barrier_timeout";
 	*setup_s = (double)(mono_ns() - t0) / 1e9;
 	if (err == NULL)
@@ -1110,25 +969,6 @@ struct run {
 	double	 busy_pct;	/* whole machine busy, % of all CPUs */
 };
 
-/* Busy and total jiffies of all CPUs, from the "cpu" line of /proc/stat. */
-static void
-machine_jiffies(uint64_t *busy, uint64_t *total)
-{
-	unsigned long long v[8] = { 0 };
-	FILE *f;
-
-	*busy = *total = 0;
-	if ((f = fopen("/proc/stat", "re")) == NULL)
-		return;
-	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
-		for (int i = 0; i < 8; i++)
-			*total += v[i];
-		*busy = *total - v[3] - v[4];	/* all but idle, iowait */
-	}
-	fclose(f);
-}
-
 /* Send and receive until every message is everywhere or time is up. */
 static void
 msgs_measure(struct run *m)
@@ -1136,8 +976,8 @@ msgs_measure(struct run *m)
 	uint64_t t0, t1, deadline, ticks0, ticks1, b0, b1, j0, j1;
 	double cpu0;
 
-	ticks0 = tree_ticks();
-	machine_jiffies(&b0, &j0);
+	ticks0 = proc_tree_ticks(opt.spid);
+	proc_jiffies(&b0, &j0);
 	cpu0 = cpu_s();
 	t0 = mono_ns();
 	deadline = t0 + opt.deadline_ns;
@@ -1155,8 +995,8 @@ msgs_measure(struct run *m)
 	}
 	t1 = st.t_last_delivery > t0 ? st.t_last_delivery : mono_ns();
 	m->cpu = cpu_s() - cpu0;
-	machine_jiffies(&b1, &j1);
-	ticks1 = tree_ticks();
+	proc_jiffies(&b1, &j1);
+	ticks1 = proc_tree_ticks(opt.spid);
 	m->elapsed = (double)(t1 - t0) / 1e9;
 	m->srv_pct = opt.spid <= 0 ? -1 : 100.0 *
 	    (double)(ticks1 - ticks0) / (double)sysconf(_SC_CLK_TCK) /
@@ -1176,6 +1016,7 @@ out_msgs(const struct run *m)
 	for (int s = 0; s < opt.s; s++)
 		sent += snd[s].next;
 	qsort(st.lat, st.nlat, sizeof(*st.lat), cmp_u64);
+	lat_dump();
 	printf(" senders=%d msgs=%u bytes=%u rate=%g window=%u sent=%" PRIu64
 	    " expected=%" PRIu64 " deliveries=%" PRIu64 " lost=%" PRIu64
 	    " dup=%" PRIu64 " ooo=%" PRIu64 " bad=%" PRIu64 " echo=%" PRIu64
@@ -1238,6 +1079,7 @@ run_connect(void)
 	t1 = mono_ns();
 	el = (double)(t1 - t0) / 1e9;
 	qsort(st.lat, st.nlat, sizeof(*st.lat), cmp_u64);
+	lat_dump();
 	printf("scenario=%s mode=connect connects=%d parallel=%d ok=%zu "
 	    "failed=%d complete=%d elapsed_s=%.3f conn_per_s=%.0f p50_us=%.1f "
 	    "p90_us=%.1f p99_us=%.1f max_us=%.1f client_cpu_pct=%.1f\n",
@@ -1252,98 +1094,219 @@ run_connect(void)
 	return ok && st.failed == 0 ? 0 : 3;
 }
 
-/* Memory of the tree: totals and per client. */
-static void
-out_mem(const struct mem *base, const struct mem *m)
+/* qsort order for longs. */
+static int
+cmp_long(const void *a, const void *b)
 {
-	int n = st.ready > 0 ? st.ready : 1;
+	long x = *(const long *)a, y = *(const long *)b;
 
-	printf(" procs=%d pss_total_kib=%ld pss_per_client_kib=%.1f "
-	    "pss_marginal_kib=%.1f pte_per_client_kib=%.1f root_rss_kib=%ld "
-	    "base_procs=%d base_pss_kib=%ld", m->procs, m->pss_kib,
-	    (double)m->pss_kib / n, (double)(m->pss_kib - base->pss_kib) / n,
-	    (double)m->pte_kib / n, m->root_rss_kib, base->procs,
-	    base->pss_kib);
-	fprintf(stderr, "memory: %d processes, PSS %ld KiB = %.1f KiB per "
+	return (x > y) - (x < y);
+}
+
+/* The median of n longs (reordered). */
+static long
+median_long(long *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_long);
+	return v[n / 2];
+}
+
+/*
+ * Memory of the server tree, and of the machine as the median of
+ * SYS_LOOKS looks SYS_GAP_NS apart, events handled meanwhile: someone
+ * else's process that lives for a moment shows in one look, not in the
+ * median.  What the machine has is shared: others' work moves it.
+ */
+static void
+mem_measure(struct proc_mem *m)
+{
+	long av[SYS_LOOKS], pt[SYS_LOOKS], sl[SYS_LOOKS], ks[SYS_LOOKS];
+	struct proc_sys sys;
+	uint64_t until;
+
+	proc_mem(opt.spid, m);
+	for (int k = 0; k < SYS_LOOKS; k++) {
+		until = mono_ns() + SYS_GAP_NS;
+		while (k > 0 && mono_ns() < until)
+			loop_once(until);
+		if (proc_meminfo(&sys) == -1)
+			sys = m->sys;
+		av[k] = sys.avail;
+		pt[k] = sys.pagetables;
+		sl[k] = sys.slab;
+		ks[k] = sys.kstack;
+	}
+	m->sys.avail = median_long(av, SYS_LOOKS);
+	m->sys.pagetables = median_long(pt, SYS_LOOKS);
+	m->sys.slab = median_long(sl, SYS_LOOKS);
+	m->sys.kstack = median_long(ks, SYS_LOOKS);
+}
+
+/*
+ * Before the baseline, wait until the machine's memory holds still
+ * (MemAvailable within QUIET_KIB over QUIET_LOOKS looks), QUIET_MAX_NS
+ * at most: a server stopped just before goes on giving memory back for
+ * a while (what waited for an RCU grace period, emptied slabs), which
+ * would otherwise count against the next.  Returns the seconds waited,
+ * negative if the memory never settled.
+ */
+static double
+machine_quiet(void)
+{
+	uint64_t t0 = mono_ns(), until;
+	long v[QUIET_LOOKS], lo, hi;
+	struct proc_sys sys;
+
+	for (int k = 0; mono_ns() < t0 + QUIET_MAX_NS; k++) {
+		if (proc_meminfo(&sys) == -1)
+			return 0;
+		v[k % QUIET_LOOKS] = sys.avail;
+		if (k + 1 >= QUIET_LOOKS) {
+			lo = hi = v[0];
+			for (int j = 1; j < QUIET_LOOKS; j++) {
+				lo = v[j] < lo ? v[j] : lo;
+				hi = v[j] > hi ? v[j] : hi;
+			}
+			if (hi - lo <= QUIET_KIB)
+				return (double)(mono_ns() - t0) / 1e9;
+		}
+		until = mono_ns() + QUIET_GAP_NS;
+		while (mono_ns() < until)
+			loop_once(until);
+	}
+	fprintf(stderr, "fcbench: MemAvailable did not settle in %.0f s: "
+	    "the machine's figures will be noisy\n", (double)QUIET_MAX_NS / 1e9);
+	return -(double)(mono_ns() - t0) / 1e9;
+}
+
+/* One figure of the output line: " PREFIXKEY=V". */
+static void
+out_kv(const char *pfx, const char *key, double v)
+{
+	if (v == (double)(long)v)
+		printf(" %s%s=%ld", pfx, key, (long)v);
+	else
+		printf(" %s%s=%.1f", pfx, key, v);
+}
+
+/*
+ * Memory of the tree and of the machine, totals and per client, keys
+ * named with prefix pfx.  The machine's figures are what it lost since
+ * base, less what we grew by ourselves: the server's processes and
+ * every kernel structure the clients cost, ours included (sockets).
+ */
+static void
+out_mem(const char *pfx, const struct proc_mem *base,
+    const struct proc_mem *m)
+{
+	double n = st.ready > 0 ? st.ready : 1;
+	long self = m->self_kib - base->self_kib;
+	long drop = base->sys.avail - m->sys.avail;
+
+	out_kv(pfx, "procs", m->procs);
+	out_kv(pfx, "pss_total_kib", (double)m->pss_kib);
+	out_kv(pfx, "pss_per_client_kib", (double)m->pss_kib / n);
+	out_kv(pfx, "pss_marginal_kib", (double)(m->pss_kib - base->pss_kib) /
+	    n);
+	out_kv(pfx, "pte_per_client_kib", (double)m->pte_kib / n);
+	out_kv(pfx, "root_rss_kib", (double)m->root_rss_kib);
+	out_kv(pfx, "memavail_drop_kib", (double)drop);
+	out_kv(pfx, "bench_growth_kib", (double)self);
+	out_kv(pfx, "sys_per_client_kib", (double)(drop - self) / n);
+	out_kv(pfx, "pagetables_per_client_kib", (double)(m->sys.pagetables -
+	    base->sys.pagetables) / n);
+	out_kv(pfx, "slab_per_client_kib", (double)(m->sys.slab -
+	    base->sys.slab) / n);
+	out_kv(pfx, "kstack_per_client_kib", (double)(m->sys.kstack -
+	    base->sys.kstack) / n);
+	/* The same from its parts: what each grew by since base. */
+	out_kv(pfx, "parts_per_client_kib", ((double)(m->pss_kib -
+	    base->pss_kib) +
+	    (double)(m->sys.pagetables - base->sys.pagetables) +
+	    (double)(m->sys.slab - base->sys.slab) +
+	    (double)(m->sys.kstack - base->sys.kstack)) / n);
+	fprintf(stderr, "memory%s%s: %d processes, PSS %ld KiB = %.1f KiB per "
 	    "client (%.1f KiB above the idle server), page tables %.1f KiB "
-	    "per client, root RSS %ld KiB\n", m->procs, m->pss_kib,
-	    (double)m->pss_kib / n, (double)(m->pss_kib - base->pss_kib) / n,
-	    (double)m->pte_kib / n, m->root_rss_kib);
+	    "per client, root RSS %ld KiB; machine: %.1f KiB per client "
+	    "(MemAvailable -%ld KiB, of it ours %ld KiB), PageTables %.1f, "
+	    "Slab %.1f, KernelStack %.1f KiB per client\n", *pfx ? " " : "",
+	    pfx, m->procs, m->pss_kib, (double)m->pss_kib / n,
+	    (double)(m->pss_kib - base->pss_kib) / n, (double)m->pte_kib / n,
+	    m->root_rss_kib, (double)(drop - self) / n, drop, self,
+	    (double)(m->sys.pagetables - base->sys.pagetables) / n,
+	    (double)(m->sys.slab - base->sys.slab) / n,
+	    (double)(m->sys.kstack - base->sys.kstack) / n);
+}
+
+/* Handle events for the settling time (-W): let the server go idle. */
+static void
+settle(void)
+{
+	uint64_t until = mono_ns() + opt.settle_ns;
+
+	while (mono_ns() < until)
+		loop_once(until);
+}
+
+/*
+ * -i -B: a burst of traffic to idle clients (-s senders x -m lines,
+ * window -w), then idle again: what the burst left in memory.
+ */
+static void
+idle_burst(const struct proc_mem *base)
+{
+	struct proc_mem m;
+	struct run r;
+	uint64_t expected = (uint64_t)opt.s * opt.m * (uint64_t)(st.ready - 1);
+
+	msgs_measure(&r);
+	out_kv("burst_", "deliveries_per_s", (double)st.deliveries /
+	    r.elapsed);
+	out_kv("burst_", "lost", (double)(expected - st.deliveries));
+	settle();
+	mem_measure(&m);
+	out_mem("burst_", base, &m);
 }
 
 /* -i: hold the clients, let things settle, measure memory. */
 static int
 run_idle(void)
 {
-	struct mem base, m;
-	double setup_s;
-	uint64_t until;
+	struct proc_mem base, m;
+	double setup_s, quiet;
 
 	if (opt.spid <= 0)
 		die("-i needs -S PID");
+	if (opt.burst && opt.nobarrier)
+		die("-B needs a server that relays: not with -N");
+	if (opt.burst)
+		msgs_alloc();
+	quiet = machine_quiet();
 	mem_measure(&base);
 	if (!setup_clients("idle", true, &setup_s))
 		return 1;
-	until = mono_ns() + opt.settle_ns;
-	while (mono_ns() < until)
-		loop_once(until);
+	settle();
 	mem_measure(&m);
 	out_head("idle");
-	out_mem(&base, &m);
+	out_kv("", "mem_quiet_s", quiet);
+	out_mem("", &base, &m);
 	out_setup(setup_s);
+	if (opt.burst)
+		idle_burst(&base);
 	printf("\n");
 	out_fail_why();
 	return st.ready == opt.n ? 0 : 3;
-}
-
-/* Count processes still in the server's process group (but its root). */
-static int
-strays(pid_t pgrp)
-{
-	struct dirent *d;
-	DIR *dir;
-	int n = 0;
-
-	if ((dir = opendir("/proc")) == NULL)
-		return -1;
-	while ((d = readdir(dir)) != NULL) {
-		pid_t pid, ppid, pg;
-		uint64_t ticks;
-		char state;
-
-		if (!isdigit((unsigned char)d->d_name[0]))
-			continue;
-		pid = atoi(d->d_name);
-		if (pid != pgrp &&
-		    read_stat(pid, &ppid, &pg, &state, &ticks) == 0 &&
-		    pg == pgrp)
-			n++;
-	}
-	closedir(dir);
-	return n;
 }
 
 /* Processes we watch without a pidfd (out of descriptors): polled. */
 static pid_t *polled;
 static int *polled_k, npolled, polled_first;
 
-/* Gone, or a zombie: exited either way. */
-static bool
-pid_exited(pid_t pid)
-{
-	pid_t ppid, pgrp;
-	uint64_t ticks;
-	char state;
-
-	return read_stat(pid, &ppid, &pgrp, &state, &ticks) == -1 ||
-	    state == 'Z' || state == 'X';
-}
-
 /* Check the polled processes in order, stopping at the first alive. */
 static void
 poll_pids(uint64_t now)
 {
-	while (polled_first < npolled && pid_exited(polled[polled_first]))
+	while (polled_first < npolled && proc_exited(polled[polled_first]))
 		on_pidfd(polled_k[polled_first++], now);
 }
 
@@ -1396,14 +1359,15 @@ static void
 shutdown_measure(void)
 {
 	struct rlimit rl;
-	struct tree t;
+	struct proc_tree t;
 	pid_t ppid, pgrp = -1;
 	uint64_t t0, deadline, ticks, now;
 	int budget;
 	char state;
 
-	tree_scan(opt.spid, &t);
-	if (read_stat(opt.spid, &ppid, &pgrp, &state, &ticks) == -1 ||
+	if (proc_tree(opt.spid, &t) == -1)
+		die("cannot scan /proc for the tree of %d", (int)opt.spid);
+	if (proc_stat(opt.spid, &ppid, &pgrp, &state, &ticks) == -1 ||
 	    pgrp != opt.spid)
 		pgrp = -1;	/* not a group leader: no stray check */
 	getrlimit(RLIMIT_NOFILE, &rl);
@@ -1426,7 +1390,7 @@ shutdown_measure(void)
 		    now + 5000000 : deadline);
 		poll_pids(mono_ns());
 	}
-	out_shutdown(t.n, t0, pgrp > 0 ? strays(pgrp) : -1);
+	out_shutdown(t.n, t0, pgrp > 0 ? proc_strays(pgrp) : -1);
 	free(t.pids);
 }
 
@@ -1434,16 +1398,18 @@ shutdown_measure(void)
 static int
 run_scale(void)
 {
-	struct mem base = { 0 }, m = { 0 };
+	struct proc_mem base = { 0 }, m = { 0 };
 	struct run r;
-	double setup_s;
+	double setup_s, quiet = 0;
 
 	opt.s = 1;
 	opt.w = 1;		/* one broadcast at a time */
 	opt.r = 0;
 	msgs_alloc();
-	if (opt.spid > 0)
+	if (opt.spid > 0) {
+		quiet = machine_quiet();
 		mem_measure(&base);
+	}
 	if (!setup_clients("scale", true, &setup_s))
 		return 1;
 	msgs_measure(&r);
@@ -1451,8 +1417,10 @@ run_scale(void)
 		mem_measure(&m);
 	out_head("scale");
 	out_msgs(&r);
-	if (opt.spid > 0)
-		out_mem(&base, &m);
+	if (opt.spid > 0) {
+		out_kv("", "mem_quiet_s", quiet);
+		out_mem("", &base, &m);
+	}
 	out_setup(setup_s);
 	if (opt.kill && opt.spid > 0)
 		shutdown_measure();
@@ -1493,10 +1461,13 @@ usage(void)
 	    "         [-s SENDERS] [-m MSGS] [-b BYTES] [-r RATE] [-w WINDOW]\n"
 	    "       fcbench -c -p PORT -n CONNECTS [-P PARALLEL]\n"
 	    "       fcbench -i -p PORT -n CLIENTS -S PID [-W SETTLE_MS]\n"
+	    "         [-B [-s SENDERS] [-m MSGS] [-b BYTES] [-w WINDOW] | -N]\n"
 	    "       fcbench -x -p PORT -n CLIENTS [-m BROADCASTS] [-S PID [-K]]\n"
 	    "  -r 0: as fast as the window allows; -w 0: no window\n"
 	    "  -P: connects in flight (default 1 with -c, else 64)\n"
-	    "  -T: deadline of each phase (default 60 s)\n");
+	    "  -T: deadline of each phase (default 60 s)\n"
+	    "  -D FILE: latency percentiles to FILE (all but -i)\n"
+	    "  -N: no barrier, for a server that relays nothing\n");
 	exit(2);
 }
 
@@ -1523,7 +1494,7 @@ main(int argc, char **argv)
 {
 	int o, rc;
 
-	while ((o = getopt(argc, argv, "h:p:n:s:m:b:r:w:cP:iS:xKT:W:L:"))
+	while ((o = getopt(argc, argv, "h:p:n:s:m:b:r:w:cP:iS:xKBND:T:W:L:"))
 	    != -1) {
 		switch (o) {
 		case 'h': opt.host = optarg; break;
@@ -1540,6 +1511,9 @@ main(int argc, char **argv)
 		case 'S': opt.spid = (pid_t)num(optarg, 1, 1 << 30); break;
 		case 'x': opt.mode = M_SCALE; break;
 		case 'K': opt.kill = true; break;
+		case 'B': opt.burst = true; break;
+		case 'N': opt.nobarrier = true; break;
+		case 'D': opt.dump = optarg; break;
 		case 'T': opt.deadline_ns = (uint64_t)num(optarg, 1, 86400) * NS;
 			break;
 		case 'W': opt.settle_ns = (uint64_t)num(optarg, 0, 3600000) *
