@@ -20,9 +20,10 @@
  * earlier bytes belongs to no frame, and is refused the same way.
  *
  * Payloads: the getters take fields from the front of a frame's payload,
- * each a u32 (host order: both ends are one machine), a str (bytes and a
- * NUL), or text (the rest: no CR, LF or NUL, so it cannot break a line
- * on the wire); msg_end() says whether the payload was exactly that.
+ * each a u32 or a u64 (host order: both ends are one machine), a str
+ * (bytes and a NUL), or text (the rest: no CR, LF or NUL, so it cannot
+ * break a line on the wire); msg_end() says whether the payload was
+ * exactly that.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -246,6 +247,13 @@ msg_b_u32(struct msg_build *b, uint32_t v)
 	msg_b_bytes(b, &v, sizeof(v));
 }
 
+/* A u64 field. */
+void
+msg_b_u64(struct msg_build *b, uint64_t v)
+{
+	msg_b_bytes(b, &v, sizeof(v));
+}
+
 /* A str field: n bytes (no NUL among them) and a NUL. */
 void
 msg_b_str(struct msg_build *b, const char *s, size_t n)
@@ -453,6 +461,18 @@ msg_clean(const char *p, size_t n)
 /* A u32 field. */
 int
 msg_u32(struct msg *m, uint32_t *v)
+{
+	if (m->bad || m->left < sizeof(*v))
+		return msg_bad(m);
+	memcpy(v, m->p, sizeof(*v));
+	m->p += sizeof(*v);
+	m->left -= sizeof(*v);
+	return 0;
+}
+
+/* A u64 field. */
+int
+msg_u64(struct msg *m, uint64_t *v)
 {
 	if (m->bad || m->left < sizeof(*v))
 		return msg_bad(m);

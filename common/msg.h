@@ -10,7 +10,7 @@
  *
  * msg_read() fills an input buffer; msg_get() takes one whole frame out
  * of it as a struct msg, with its descriptor if it carries one.  Its
- * payload is read front to back with typed getters (msg_u32, msg_str,
+ * payload is read front to back with typed getters (msg_u32, msg_u64, msg_str,
  * msg_text, msg_rest) and closed with msg_end(), which fails unless every
  * getter succeeded and nothing is left over: a malformed payload is
  * never half-used.  Small payloads are built field by field with the
@@ -57,7 +57,25 @@ enum msg_type {
 	MSG_CLOSE,		/* text: a last line for the client, then close */
 	MSG_SET_TIMEOUT,	/* u32 seconds: the new read timeout */
 	MSG_CONFIG,		/* bytes: the configuration, as config text */
+	MSG_PS_TABLE,		/* records (below): who is who, for /ps */
+	MSG_PS_END,		/* u64 the master's uptime in ms: draw /ps */
 	MSG_TYPE_MAX
+};
+
+/*
+ * A MSG_PS_TABLE record: u32 pid, u32 role, u32 client id, str nick,
+ * u32 its job's pid (its process group), str the job's name.  The
+ * master's table of its processes, for the worker that draws /ps from
+ * /proc: the master itself, the forker, every worker and spare, and the
+ * pipe jobs it adopted from workers that died.
+ */
+enum msg_ps_role {
+	MSG_PS_MASTER = 1,
+	MSG_PS_FORKER,
+	MSG_PS_SPARE,
+	MSG_PS_WORKER,
+	MSG_PS_LEAVING,		/* a worker whose client has left */
+	MSG_PS_ADOPTED		/* a pipe job whose worker died */
 };
 
 struct msg_hdr {
@@ -133,6 +151,7 @@ msgq_pending(const struct msgq *q)
 
 void	msg_b_init(struct msg_build *);
 void	msg_b_u32(struct msg_build *, uint32_t);
+void	msg_b_u64(struct msg_build *, uint64_t);
 void	msg_b_str(struct msg_build *, const char *, size_t);
 void	msg_b_text(struct msg_build *, const char *, size_t);
 int	msg_put_build(struct msgq *, enum msg_type, uint32_t,
@@ -145,6 +164,7 @@ int	msg_get(struct msgin *, struct msg *);
 void	msg_close_fd(struct msg *);
 
 int	msg_u32(struct msg *, uint32_t *);
+int	msg_u64(struct msg *, uint64_t *);
 int	msg_str(struct msg *, char *, size_t);
 int	msg_text(struct msg *, const char **, size_t *);
 int	msg_rest(struct msg *, const char **, size_t *);

@@ -163,6 +163,15 @@ chat_nick(struct child *c, struct msg *m)
 	return 0;
 }
 
+/* "  (operator, you)": what /who marks on o's line for asker c. */
+static const char *
+chat_who_marks(const struct child *o, const struct child *c)
+{
+	if (o->client.oper)
+		return o == c ? "  (operator, you)" : "  (operator)";
+	return o == c ? "  (you)" : "";
+}
+
 /* MSG_WHO "/who": one line per client, then an end line. */
 int
 chat_who(struct child *c, struct msg *m)
@@ -183,8 +192,9 @@ chat_who(struct child *c, struct msg *m)
 			(void)proto_duration(tmo, sizeof(tmo),
 			    o->client.read_timeout);
 		fan_line(c, "#%-5u %-16s pid %-7ld %-22s connected %-7s "
-		    "idle %-7s timeout %s", o->client.id, o->client.nick,
-		    (long)o->pid, o->client.peer, since, idle, tmo);
+		    "idle %-7s timeout %s%s", o->client.id, o->client.nick,
+		    (long)o->pid, o->client.peer, since, idle, tmo,
+		    chat_who_marks(o, c));
 	}
 	fan_line(c, "*** end of /who (%u client%s)", children.nclients,
 	    children.nclients == 1 ? "" : "s");

@@ -1,219 +1,147 @@
 /*
- * ps.c - "/ps": the server's process tree as the kernel sees it.
+ * ps.c - "/ps": who the server's processes are, for the worker that
+ * draws them.
  *
- * Rather than trust its own tables, the master reads /proc: every
- * process whose chain of parents reaches the master is listed, with its
- * real parent and state.  The tables only name roles: a worker or spare
- * by pid, a pipe job by process group (so whatever a job started is
- * listed as part of it), anything else as an orphan.  This costs one
- * pass over /proc per /ps, which is rare.
+ * Reading /proc for every process of a server with thousands of clients
+ * takes tens of milliseconds, which the master's loop must never spend:
+ * it sends the asking worker its table of who is who (MSG_PS_TABLE
+ * records, then MSG_PS_END), and the worker reads /proc and draws the
+ * tree itself.  Even so each /ps costs a snapshot here and a pass over
+ * /proc there, so a client gets two at once and then one every 5 s,
+ * and all clients together two a second; past that, the client is told
+ * when to try again.
  *
  * Public: ps_list.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bucket.h"
 #include "fan.h"
 #include "forker.h"
-#include "num.h"
 #include "os.h"
-#include "proto.h"
 #include "ps.h"
 
-#define PS_FIELDS	19		/* /proc/PID/stat fields 4 to 22 */
+#define PS_CLIENT_BURST	2		/* /ps a client gets at once */
+#define PS_CLIENT_MS	5000		/* then one per this */
+#define PS_ALL_BURST	4		/* all clients together at once */
+#define PS_ALL_MS	500		/* then one per this */
+#define PS_FRAME	((size_t)60 * 1024)	/* records per frame, in bytes */
 
-struct proc {
-	pid_t	 pid, ppid, pgid;
-	char	 state;
-	bool	 ours;			/* the master or a descendant */
-	unsigned long long start;	/* clock ticks after boot */
-};
+static struct bucket all;
+static bool all_ready;
 
-/* Read one /proc/PID/stat; -1 if the process is gone. */
+/* Append one record to b: who pid is, and its job if it has one. */
 static int
-ps_read(pid_t pid, struct proc *p)
+ps_record(struct buf *b, pid_t pid, enum msg_ps_role role, uint32_t id,
+    const char *nick, pid_t job, const char *job_name)
 {
-	char path[64], buf[1024], *s;
-	unsigned long long v[PS_FIELDS];
-	const char *q;
+	uint32_t v[3] = { (uint32_t)pid, (uint32_t)role, id };
+	uint32_t j = (uint32_t)job;
 
-	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if (os_read_head(path, buf, sizeof(buf)) <= 0)
+	if (buf_append(b, v, sizeof(v)) == -1 ||
+	    buf_append(b, nick, strlen(nick) + 1) == -1 ||
+	    buf_append(b, &j, sizeof(j)) == -1 ||
+	    buf_append(b, job_name, strlen(job_name) + 1) == -1)
 		return -1;
-	/*
-	 * "pid (comm) S ppid pgrp ... starttime": comm may hold ")", so
-	 * start after the last one.  Fields 4 to 22 are numbers (some may
-	 * be negative, which we never use: they just must not stop us).
-	 */
-	if ((s = strrchr(buf, ')')) == NULL || s[1] != ' ' || s[2] == '\0')
-		return -1;
-	p->state = s[2];
-	q = s + 3;
-	for (int i = 0; i < PS_FIELDS; i++) {
-		if (*q++ != ' ')
-			return -1;
-		if (*q == '-')
-			q++;
-		if (num_parse(q, &q, &v[i]) == -1)
-			return -1;
-	}
-	p->pid = pid;
-	p->ppid = (pid_t)v[0];		/* field 4 */
-	p->pgid = (pid_t)v[1];		/* field 5 */
-	p->start = v[PS_FIELDS - 1];	/* field 22: starttime */
-	p->ours = pid == getpid();
 	return 0;
 }
 
-/* Every process on the system, from /proc; NULL (errno) on failure. */
-static struct proc *
-ps_scan(size_t *n)
-{
-	struct proc *all = NULL, *grown;
-	size_t cap = 0;
-	struct dirent *de;
-	unsigned long long pid;
-	DIR *d;
-
-	*n = 0;
-	if ((d = opendir("/proc")) == NULL)
-		return NULL;
-	while ((de = readdir(d)) != NULL) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 256;
-			if ((grown = realloc(all, cap * sizeof(*all))) == NULL)
-				break;
-			all = grown;
-		}
-		if (num_whole(de->d_name, &pid) == 0 &&
-		    ps_read((pid_t)pid, &all[*n]) == 0)
-			(*n)++;
-	}
-	(void)closedir(d);
-	return all;
-}
-
-/* qsort/bsearch order: by pid. */
+/* Send what b holds as one MSG_PS_TABLE frame, and empty it. */
 static int
-ps_cmp(const void *a, const void *b)
+ps_send(struct child *to, struct buf *b)
 {
-	pid_t x = ((const struct proc *)a)->pid, y = ((const struct proc *)b)->pid;
+	struct iovec iov;
 
-	return (x > y) - (x < y);
+	iov.iov_base = (void *)(uintptr_t)buf_head(b);
+	iov.iov_len = b->len;
+	if (b->len > 0 && fan_send(to, MSG_PS_TABLE, &iov, 1) == -1)
+		return -1;
+	buf_free(b);
+	return 0;
 }
 
-/* Mark the master's descendants: parents first, until nothing moves. */
-static void
-ps_mark(struct proc *all, size_t n)
+/* One child's record; the frame goes once it is big enough. */
+static int
+ps_child(struct child *to, struct buf *b, const struct child *c)
 {
-	struct proc key = { .pid = 0 }, *parent;
-	bool moved = true;
+	static const enum msg_ps_role roles[] = {
+		[CHILD_SPARE] = MSG_PS_SPARE,
+		[CHILD_CLIENT] = MSG_PS_WORKER,
+		[CHILD_LEAVING] = MSG_PS_LEAVING,
+	};
 
-	qsort(all, n, sizeof(*all), ps_cmp);
-	for (int pass = 0; moved && pass < 64; pass++) {
-		moved = false;
-		for (size_t i = 0; i < n; i++) {
-			if (all[i].ours)
-				continue;
-			key.pid = all[i].ppid;
-			parent = bsearch(&key, all, n, sizeof(*all), ps_cmp);
-			if (parent != NULL && parent->ours)
-				all[i].ours = moved = true;
-		}
-	}
+	if (c->pid == 0)
+		return 0;		/* not forked yet */
+	if (ps_record(b, c->pid, roles[c->state], c->client.id,
+	    c->client.nick, c->job.pid, c->job.name) == -1)
+		return -1;
+	return b->len >= PS_FRAME ? ps_send(to, b) : 0;
 }
 
-/* The child (or adopted job) whose pipe job leads process group pgid. */
-static const struct child *
-ps_job_owner(pid_t pgid, const struct orphan **orphan)
+/* The whole table, in frames, then the end. */
+static int
+ps_table(struct child *to)
 {
-	const struct childq *lists[] = { &children.clients,
+	const struct childq *lists[] = { &children.spares, &children.clients,
 	    &children.leaving };
-	const struct child *c;
 	const struct orphan *o;
+	const struct child *c;
+	struct buf b;
+	uint64_t up = (uint64_t)(os_now_ms() - server.started_ms);
+	struct iovec iov = { .iov_base = &up, .iov_len = sizeof(up) };
 
-	*orphan = NULL;
+	buf_init(&b, 0);
+	if (ps_record(&b, getpid(), MSG_PS_MASTER, 0, "", 0, "") == -1 ||
+	    (forker_pid() != 0 && ps_record(&b, forker_pid(), MSG_PS_FORKER,
+	    0, "", 0, "") == -1))
+		goto fail;
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		TAILQ_FOREACH(c, lists[i], entry)
-			if (c->job.pid == pgid)
-				return c;
+			if (ps_child(to, &b, c) == -1)
+				goto fail;
 	for (o = spawn_orphans(); o != NULL; o = o->next)
-		if (o->pid == pgid)
-			*orphan = o;
-	return NULL;
+		if (ps_record(&b, o->pid, MSG_PS_ADOPTED, o->id, "", o->pid,
+		    o->name) == -1)
+			goto fail;
+	if (ps_send(to, &b) == -1)
+		goto fail;
+	return fan_send(to, MSG_PS_END, &iov, 1);
+fail:
+	buf_free(&b);
+	return -1;
 }
 
-/* One line: what the tables say a process is, and what /proc says. */
-static void
-ps_line(struct child *to, const struct proc *p, double age)
+/* May c have a /ps now?  If not, it is told when it may. */
+static bool
+ps_allowed(struct child *c, int64_t now)
 {
-	const struct child *c = spawn_find(p->pid), *owner;
-	const struct orphan *o;
-	const char *role = "orphan", *nick = "-", *prog = "";
-	char id[16] = "-", agebuf[16];
+	int64_t when;
 
-	if (p->pid == getpid()) {
-		role = "master";
-	} else if (p->pid == forker_pid()) {
-		role = "forker";
-	} else if (c != NULL) {
-		role = c->state == CHILD_SPARE ? "spare" : "worker";
-		if (c->state != CHILD_SPARE) {
-			(void)snprintf(id, sizeof(id), "#%u", c->client.id);
-			nick = c->client.nick;
-		}
-		prog = c->state == CHILD_LEAVING ? "(leaving)" : "";
-	} else if ((owner = ps_job_owner(p->pgid, &o)) != NULL) {
-		role = "pipe";
-		(void)snprintf(id, sizeof(id), "#%u", owner->client.id);
-		nick = owner->client.nick;
-		prog = owner->job.name;
-	} else if (o != NULL) {
-		role = "pipe";
-		(void)snprintf(id, sizeof(id), "#%u", o->id);
-		prog = o->name;
+	if (!all_ready) {
+		bucket_init(&all, PS_ALL_MS, PS_ALL_BURST, now);
+		all_ready = true;
 	}
-	(void)proto_duration(agebuf, sizeof(agebuf), (long long)age);
-	fan_line(to, "%7ld %7ld %-7s %-6s %-16s %c %-7s %s", (long)p->pid,
-	    (long)p->ppid, role, id, nick, p->state, agebuf, prog);
+	if (c->client.ps.every_ms == 0)
+		bucket_init(&c->client.ps, PS_CLIENT_MS, PS_CLIENT_BURST, now);
+	when = bucket_next(&c->client.ps, now);
+	if (bucket_next(&all, now) > when)
+		when = bucket_next(&all, now);
+	if (when > now) {
+		fan_line(c, "ERR /ps is busy; try again in %lld s",
+		    (long long)((when - now + 999) / 1000));
+		return false;
+	}
+	return bucket_take(&c->client.ps, now) && bucket_take(&all, now);
 }
 
-/* MSG_PS "/ps": every live process of the server, pipe jobs included. */
+/* MSG_PS "/ps": the asking worker gets the table, to draw it. */
 int
 ps_list(struct child *to, struct msg *m)
 {
-	double hz = (double)sysconf(_SC_CLK_TCK), base = 0;
-	struct proc *all;
-	size_t n, listed = 0;
-
 	(void)m;
-	if ((all = ps_scan(&n)) == NULL) {
-		fan_line(to, "ERR cannot read /proc: %s", strerror(errno));
-		return 0;
-	}
-	ps_mark(all, n);
-	/*
-	 * Ages from start times, measured against the master's own: boot
-	 * time as /proc/uptime tells it may be a namespace's, not ours.
-	 */
-	for (size_t i = 0; i < n; i++)
-		if (all[i].pid == getpid())
-			base = (double)all[i].start / hz +
-			    (double)(os_now_ms() - server.started_ms) / 1000;
-	fan_line(to, "%7s %7s %-7s %-6s %-16s %c %-7s %s", "PID", "PPID",
-	    "ROLE", "CLIENT", "NICK", 'S', "AGE", "PROGRAM");
-	for (size_t i = 0; i < n; i++) {
-		if (!all[i].ours)
-			continue;
-		ps_line(to, &all[i], base - (double)all[i].start / hz);
-		listed++;
-	}
-	fan_line(to, "*** end of /ps (%zu process%s)", listed,
-	    listed == 1 ? "" : "es");
-	free(all);
+	if (ps_allowed(to, os_now_ms()))
+		(void)ps_table(to);
 	return 0;
 }

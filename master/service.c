@@ -220,6 +220,11 @@ service_drop_privileges(const struct config *cfg)
 	uid_t uid;
 	gid_t gid;
 
+	if (cfg->user == NULL && getuid() == 0 && cfg->npipes > 0) {
+		log_warning("running as root with no user configured: pipe "
+		    "programs run as root too (set user to drop privileges)");
+		return;
+	}
 	if (cfg->user == NULL) {
 		log_notice("running as uid %ld, gid %ld (no user configured)",
 		    (long)getuid(), (long)getgid());

@@ -18,6 +18,7 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include "bucket.h"
 #include "config.h"
 #include "msg.h"
 #include "proto.h"
@@ -69,6 +70,7 @@ struct child {
 		unsigned read_timeout;	/* seconds, 0 = none */
 		int64_t	 since_ms;	/* joined */
 		int64_t	 active_ms;	/* last sent a line */
+		struct bucket ps;	/* its budget for /ps */
 	} client;
 	struct {			/* its client's /pipe job: admin.c */
 		pid_t	 pid;		/* 0: none */

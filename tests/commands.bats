@@ -165,12 +165,14 @@ local_addr() {
 	while ((n++ < 10)); do
 		fc_read c
 		[[ $FC_LINE == '*** end of /who'* ]] && break
-		[[ $FC_LINE =~ ^#([0-9]+)\ +([A-Za-z0-9_-]+)\ +pid\ ([0-9]+)\ +([0-9.]+:[0-9]+)\ +connected\ [0-9]+s\ +idle\ [0-9]+s\ +timeout\ none$ ]] || {
+		[[ $FC_LINE =~ ^#([0-9]+)\ +([A-Za-z0-9_-]+)\ +pid\ ([0-9]+)\ +([0-9.]+:[0-9]+)\ +connected\ [0-9]+s\ +idle\ [0-9]+s\ +timeout\ none(\ \ \(you\))?$ ]] || {
 			printf 'bad /who line %q\n' "$FC_LINE" >&2
 			false
 		}
 		id=${BASH_REMATCH[1]} nick=${BASH_REMATCH[2]}
 		pid=${BASH_REMATCH[3]} peer=${BASH_REMATCH[4]}
+		# c, the asker, is marked, and only c
+		if [ "$id" = 3 ]; then [ -n "${BASH_REMATCH[5]}" ]; else [ -z "${BASH_REMATCH[5]}" ]; fi
 		seen_pid[$id]=$pid
 		seen_nick[$id]=$nick
 		# the worker is a live child of the master, named for its client
@@ -345,5 +347,25 @@ local_addr() {
 	fc_send a "/QUIT Bye"
 	fc_next_is a '*** goodbye'
 	fc_next_is b '*** alice left (Bye)'
+	fc_stop_clean
+}
+
+@test "/who marks the asker's own line, and operators" {
+	local pw=$BATS_TEST_TMPDIR/oper.pw
+	(umask 077 && printf 'sesame\n' >"$pw")
+	fc_start -o "oper_password_file=$pw"
+	fc_connect a
+	fc_connect b
+	fc_expect a '^\*\*\* guest2 joined$'
+	fc_send a "/oper sesame"
+	fc_next a '^\*\*\* you are now an operator$'
+	fc_send a "/who"
+	fc_next a '^#1 +guest1 +pid [0-9]+ .* timeout none  \(operator, you\)$'
+	fc_next a '^#2 +guest2 +pid [0-9]+ .* timeout none$'
+	fc_next_is a '*** end of /who (2 clients)'
+	fc_send b "/who"
+	fc_next b '^#1 +guest1 +pid [0-9]+ .* timeout none  \(operator\)$'
+	fc_next b '^#2 +guest2 +pid [0-9]+ .* timeout none  \(you\)$'
+	fc_next_is b '*** end of /who (2 clients)'
 	fc_stop_clean
 }

@@ -99,3 +99,33 @@ teardown() {
 	fc_expect a 'joined$'
 	fc_stop_clean
 }
+
+@test "/ps spam: 1 000 clients, 20 sending /ps as fast as they may for 10 s; a probe every 100 ms, p99 under 250 ms, none lost" {
+	local idle=1000 out
+	# Under ASan every worker is several times heavier: fewer of them.
+	sanitized && idle=300
+	fc_start -o max_clients=1100
+	out=$(timeout 120 perl "$BATS_TEST_DIRNAME/progs/psload.pl" \
+	    "$FC_PORT" "$idle" 20 10)
+	echo "# $out" >&3
+	[[ $out =~ ^probes\ ([0-9]+)\ got\ ([0-9]+)\ p50\ [0-9.]+\ p99\ ([0-9]+)\.[0-9]\ max\ [0-9.]+\ ps\ ([0-9]+)\ busy\ ([0-9]+)$ ]]
+	# None lost, p99 under 250 ms.
+	[ "${BASH_REMATCH[1]}" -eq "${BASH_REMATCH[2]}" ]
+	((BASH_REMATCH[3] < 250))
+	# Some /ps were drawn; the rest were told to wait.
+	((BASH_REMATCH[4] >= 10 && BASH_REMATCH[5] > 0))
+	fc_stop_all
+	[ -z "$(fc_unexpected_warnings 'refused connection|more refused')" ]
+}
+
+@test "/ps budget: two at once, then the client is told when to try again" {
+	fc_start
+	fc_connect a
+	for _ in 1 2; do
+		fc_send a "/ps"
+		fc_expect a '^\*\*\* end of /ps \([0-9]+ processes\)$'
+	done
+	fc_send a "/ps"
+	fc_next a '^ERR /ps is busy; try again in [1-5] s$'
+	fc_stop_clean
+}

@@ -23,22 +23,27 @@ proc_scan() {
 }
 
 # "/ps" from client NAME, one array per column, indexed by line; PS_END
-# is the count the end line gives.
+# is the count the end line gives, PS_TREE each line's tree and role.
 ps_read() {
-	local name=$1 n=0 pid ppid role client nick state prog
+	local name=$1 n=0 pid ppid role client nick state rest
 	PS_PID=() PS_PPID=() PS_ROLE=() PS_CLIENT=() PS_NICK=() PS_STATE=()
-	PS_PROG=() PS_END=
+	PS_PROG=() PS_TREE=() PS_END=
 	fc_send "$name" "/ps"
-	fc_expect "$name" '^ +PID +PPID ROLE +CLIENT NICK +S AGE +PROGRAM$' || return 1
+	fc_expect "$name" '^ +PID +PPID S AGE +CLIENT NICK +ROLE$' || return 1
 	while ((n++ < 1000)) && fc_read "$name"; do
 		if [[ $FC_LINE =~ ^\*\*\*\ end\ of\ /ps\ \(([0-9]+)\ processes\)$ ]]; then
 			PS_END=${BASH_REMATCH[1]}
 			return 0
 		fi
-		read -r pid ppid role client nick state _ prog <<<"$FC_LINE"
+		read -r pid ppid state _ client nick rest <<<"$FC_LINE"
+		PS_TREE+=("$rest")
+		# The tree drawn before the role: "|  `- pipe family".
+		while [[ $rest == ['|`- ']* ]]; do rest=${rest:1}; done
+		role=${rest%% *}
+		[[ $rest == *" "* ]] && rest=${rest#* } || rest=
 		PS_PID+=("$pid") PS_PPID+=("$ppid") PS_ROLE+=("$role")
 		PS_CLIENT+=("$client") PS_NICK+=("$nick") PS_STATE+=("$state")
-		PS_PROG+=("$prog")
+		PS_PROG+=("$rest")
 	done
 	echo "ps_read $name: no end of /ps" >&2
 	return 1
@@ -478,6 +483,25 @@ pipe_output() {
 	[ "$(printf '%s\n' "${PS_PID[@]}" | sort -n)" = "$(fc_tree "$FC_PID" | sort -n)" ]
 	roles=$(printf '%s\n' "${role_of[@]}" | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')
 	[ "$roles" = "forker=1 master=1 pipe=2 spare=4 worker=2 " ]
+	# Drawn as a tree: the master first, every other line after its
+	# parent's, indented one step more, and no line ends in a blank.
+	[ "${PS_PID[0]}" = "$FC_PID" ] && [ "${PS_TREE[0]}" = master ]
+	declare -A line_of=() depth_of=()
+	for i in "${!PS_PID[@]}"; do
+		line_of[${PS_PID[i]}]=$i
+		tree=${PS_TREE[i]%%[a-z]*}
+		depth_of[${PS_PID[i]}]=$((${#tree} / 3))
+		((i == 0)) && continue
+		[ -n "${line_of[${PS_PPID[i]}]:-}" ]
+		((depth_of[${PS_PID[i]}] == depth_of[${PS_PPID[i]}] + 1))
+	done
+	[ "${depth_of[$JOB]}" -eq 2 ] && [ "${depth_of[$kid]}" -eq 3 ]
+	fc_send b "/ps"
+	n=0
+	while fc_read b && ((n++ < 100)); do
+		[[ $FC_LINE != *" " ]]
+		[[ $FC_LINE == "*** end of /ps"* ]] && break
+	done
 	fc_stop_all
 	fc_clean_log
 }
@@ -516,4 +540,15 @@ pipe_output() {
 	wait_until 5 fc_all_gone $pids
 	fc_log_has "reaped pipe job $JOB \\(sleep\\) of client #1 after its worker died: signal 9\$"
 	fc_clean_log
+}
+
+@test "as root with no user and pipe programs: a warning that they run as root" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	fc_start -o 'pipe.rev=/usr/bin/rev'
+	fc_log_has ' warning \[[0-9]+\] running as root with no user configured: pipe programs run as root too \(set user to drop privileges\)$'
+	fc_stop_all
+	fc_start
+	fc_log_has ' notice \[[0-9]+\] running as uid 0, gid 0 \(no user configured\)$'
+	fc_log_lacks 'pipe programs run as root'
+	fc_stop_clean
 }

@@ -26,6 +26,7 @@
 #include "out.h"
 #include "pipe.h"
 #include "proto.h"
+#include "psview.h"
 #include "worker.h"
 
 #define CHAN_READ	((size_t)16 * 1024)	/* one read from the master */
@@ -149,6 +150,24 @@ worker_kicked(struct worker *w, struct msg *m)
 	return 0;
 }
 
+/* MSG_PS_TABLE: the master's table of who is who, for /ps. */
+static int
+worker_ps_table(struct worker *w, struct msg *m)
+{
+	(void)w;
+	return psview_add(m);
+}
+
+/* MSG_PS_END: the table is whole: draw /ps for the client. */
+static int
+worker_ps_end(struct worker *w, struct msg *m)
+{
+	if (psview_draw(&w->out, m) == -1)
+		return -1;
+	client_relay(&w->client, "", 0);	/* as any line: too slow? */
+	return 0;
+}
+
 /* MSG_LINE: bytes for the client, as they are. */
 static int
 worker_relayed(struct worker *w, struct msg *m)
@@ -187,6 +206,8 @@ static const struct route {
 	{ MSG_CLOSE,	   LIVE, 1, 1024,		worker_kicked },
 	{ MSG_SET_TIMEOUT, LIVE, 4, 4,			worker_set_timeout },
 	{ MSG_CONFIG,	   ANY,  0, MSG_MAX_PAYLOAD,	worker_reconfigure },
+	{ MSG_PS_TABLE,	   LIVE, 0, MSG_MAX_PAYLOAD,	worker_ps_table },
+	{ MSG_PS_END,	   LIVE, 8, 8,			worker_ps_end },
 };
 
 /* The row for a frame's type, or NULL. */
