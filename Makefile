@@ -27,7 +27,8 @@ CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
 	   -Wwrite-strings -Wundef -Wnull-dereference -Wimplicit-fallthrough
-CPPFLAGS += -D_GNU_SOURCE -DFORKCHAT_VERSION='"$(VERSION)"' -Icommon
+CPPFLAGS += -D_GNU_SOURCE -DFORKCHAT_VERSION='"$(VERSION)"' -Icommon \
+	    $(VARIANT_CPPFLAGS)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -MMD -MP
 
 # Bind every symbol at start, then make the tables read-only: a worker
@@ -78,7 +79,23 @@ unit: $(UNIT_BIN)
 run: $(B)/forkchatd
 	$(B)/forkchatd -c scripts/demo.conf
 
-check: $(B)/forkchatd $(UNIT_BIN) $(TOOL_BIN)
+# What tests/upgrade.bats upgrades to: another version string, and two
+# binaries that cannot take the running one over (a snapshot layout it
+# does not read, a channel protocol two versions on).  Each is a full
+# build of its own under $(B)/NAME; FORCE: its own make knows if it is
+# up to date.
+VARIANTS = $(B)/next/forkchatd $(B)/next-snap/forkchatd \
+	   $(B)/next-chan/forkchatd
+$(B)/next/forkchatd: FORCE
+	$(MAKE) -s B=$(@D) VERSION='$(VERSION)+next' $@
+$(B)/next-snap/forkchatd: FORCE
+	$(MAKE) -s B=$(@D) VERSION='$(VERSION)+snap' \
+	    VARIANT_CPPFLAGS=-DSNAP_VERSION=99 $@
+$(B)/next-chan/forkchatd: FORCE
+	$(MAKE) -s B=$(@D) VERSION='$(VERSION)+chan' \
+	    VARIANT_CPPFLAGS=-DMSG_VERSION=3 $@
+
+check: $(B)/forkchatd $(UNIT_BIN) $(TOOL_BIN) $(VARIANTS)
 	scripts/check $(UNIT_BIN)
 
 lint:
@@ -132,7 +149,9 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all unit run check lint check-asan check-valgrind fuzz bench \
+FORCE:
+
+.PHONY: all unit run check lint check-asan check-valgrind fuzz bench FORCE \
 	bench-tools install uninstall clean
 
 -include $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)

@@ -28,8 +28,16 @@
 
 #include "buf.h"
 
-/* The channel protocol's version: the layout of every payload below. */
+/*
+ * The channel protocol's version: the layout of every payload below.  A
+ * worker says its version in MSG_HELLO, first thing; a master serves
+ * workers of its own version and of the one before it, which is what a
+ * live upgrade needs (workers of the old binary go on serving their
+ * clients under the new master).  Build with -DMSG_VERSION=N to test.
+ */
+#ifndef MSG_VERSION
 #define MSG_VERSION	1
+#endif
 
 enum msg_type {
 	/* master -> worker */
@@ -59,12 +67,15 @@ enum msg_type {
 	MSG_CONFIG,		/* bytes: the configuration, as config text */
 	MSG_PS_TABLE,		/* records (below): who is who, for /ps */
 	MSG_PS_END,		/* u64 the master's uptime in ms: draw /ps */
+	/* worker -> master, again */
+	MSG_HELLO,		/* u32 MSG_VERSION, str its forkchatd version */
 	MSG_TYPE_MAX
 };
 
 /*
  * A MSG_PS_TABLE record: u32 pid, u32 role, u32 client id, str nick,
- * u32 its job's pid (its process group), str the job's name.  The
+ * u32 its job's pid (its process group), str the job's name, str the
+ * forkchatd version the process runs ("" if not known).  The
  * master's table of its processes, for the worker that draws /ps from
  * /proc: the master itself, the forker, every worker and spare, and the
  * pipe jobs it adopted from workers that died.

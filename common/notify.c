@@ -6,7 +6,8 @@
  * one datagram.  The watchdog interval is half of $WATCHDOG_USEC, and
  * only when $WATCHDOG_PID, if set, names us.
  *
- * Public: notify_init, notify_enabled, notify_watchdog_ms, notify_send.
+ * Public: notify_init, notify_enabled, notify_watchdog_ms, notify_send,
+ * notify_reexport.
  */
 #include <errno.h>
 #include <limits.h>
@@ -29,6 +30,8 @@ static int notify_fd = -1;
 static struct sockaddr_un notify_addr;
 static socklen_t notify_len;
 static int64_t watchdog_ms;
+static char notify_path[sizeof(notify_addr.sun_path)];	/* as it came */
+static long long watchdog_usec;
 
 /* Watchdog: half the interval systemd expects, if it is ours. */
 static void
@@ -37,8 +40,10 @@ notify_watchdog_init(void)
 	long long usec = num_env("WATCHDOG_USEC", LLONG_MAX);
 	long long pid = num_env("WATCHDOG_PID", LLONG_MAX);
 
-	if (usec > 0 && (pid == -1 || pid == (long long)getpid()))
+	if (usec > 0 && (pid == -1 || pid == (long long)getpid())) {
 		watchdog_ms = usec / 2000 > 0 ? usec / 2000 : 1;
+		watchdog_usec = usec;
+	}
 	(void)os_unsetenv("WATCHDOG_USEC");
 	(void)os_unsetenv("WATCHDOG_PID");
 }
@@ -59,6 +64,7 @@ notify_init(void)
 	memset(&notify_addr, 0, sizeof(notify_addr));
 	notify_addr.sun_family = AF_UNIX;
 	memcpy(notify_addr.sun_path, path, len);
+	memcpy(notify_path, path, len + 1);
 	if (path[0] == '@')
 		notify_addr.sun_path[0] = '\0';		/* abstract */
 	notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
@@ -104,4 +110,27 @@ notify_send(const char *fmt, ...)
 		    (struct sockaddr *)&notify_addr, notify_len);
 	} while (n == -1 && errno == EINTR);
 	return n == -1 ? -1 : 0;
+}
+
+/*
+ * Put NOTIFY_SOCKET and the watchdog back into the environment, for the
+ * program this process is about to become (a live upgrade): it reads
+ * them and unsets them again as notify_init() does.
+ */
+int
+notify_reexport(void)
+{
+	char n[32];
+
+	if (notify_fd == -1)
+		return 0;
+	if (setenv("NOTIFY_SOCKET", notify_path, 1) == -1)
+		return -1;
+	if (watchdog_usec == 0)
+		return 0;
+	(void)snprintf(n, sizeof(n), "%lld", watchdog_usec);
+	if (setenv("WATCHDOG_USEC", n, 1) == -1)
+		return -1;
+	(void)snprintf(n, sizeof(n), "%ld", (long)getpid());
+	return setenv("WATCHDOG_PID", n, 1);
 }

@@ -15,5 +15,6 @@ int	notify_init(void);
 int	notify_enabled(void);
 int64_t	notify_watchdog_ms(void);	/* send WATCHDOG=1 this often; 0 = off */
 int	notify_send(const char *, ...) __attribute__((format(printf, 1, 2)));
+int	notify_reexport(void);
 
 #endif

@@ -4,8 +4,8 @@
  * Public: os_now_ms, os_subreaper, os_set_name, os_close_except,
  * os_signals_default, os_random, os_fork_sibling, os_unsetenv,
  * os_sched_batch, os_read_head, os_read_file, os_file_error,
- * os_file_privacy, os_status_text, os_nearer, os_timeout.  Each returns
- * -1 with errno set on failure.
+ * os_file_privacy, os_status_text, os_nearer, os_timeout, os_cloexec,
+ * os_memfd, os_self_exe.  Each returns -1 with errno set on failure.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -311,4 +312,39 @@ os_file_privacy(const char *path)
 	if (S_ISLNK(link.st_mode) && st.st_uid != geteuid())
 		flags |= OS_FILE_FOREIGN_LINK;
 	return flags;
+}
+
+/* Close fd on exec, or let it cross (a live upgrade's descriptors). */
+int
+os_cloexec(int fd, bool on)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFD)) == -1)
+		return -1;
+	fl = on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC;
+	return fcntl(fd, F_SETFD, fl);
+}
+
+/* An anonymous file in memory, close-on-exec (memfd_create(2)). */
+int
+os_memfd(const char *name)
+{
+	return memfd_create(name, MFD_CLOEXEC);
+}
+
+/* The absolute path of the running program (/proc/self/exe). */
+int
+os_self_exe(char *buf, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+
+	if (n == -1)
+		return -1;
+	if ((size_t)n == size - 1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	buf[n] = '\0';
+	return 0;
 }

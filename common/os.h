@@ -6,6 +6,7 @@
 #ifndef FORKCHAT_OS_H
 #define FORKCHAT_OS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -25,6 +26,9 @@ int	os_unsetenv(const char *);	/* unsetenv(3), the text blanked too */
 int	os_sched_batch(void);		/* SCHED_BATCH for us and our forks */
 ssize_t	os_read_head(const char *, char *, size_t); /* one read, NUL-ended */
 const char *os_status_text(int, char *, size_t); /* "signal 9", "status 1" */
+int	os_cloexec(int, bool);		/* FD_CLOEXEC on or off */
+int	os_memfd(const char *);		/* memfd_create(2), close-on-exec */
+int	os_self_exe(char *, size_t);	/* readlink /proc/self/exe */
 ssize_t	os_read_file(const char *, void *, size_t); /* regular files only */
 const char *os_file_error(int);		/* strerror(), EINVAL: not regular */
 int	os_file_privacy(const char *);	/* OS_FILE_* bits, or -1 */

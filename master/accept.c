@@ -16,7 +16,8 @@
  * so the waiting client can be told, instead of being left to spin on.
  *
  * Public: accept_open, accept_close, accept_ready, accept_end_turn,
- * accept_deadline, accept_waiting, accept_reserve_open.
+ * accept_deadline, accept_waiting, accept_reserve_open; accept_save,
+ * accept_inherit, accept_restore for a live upgrade.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,7 @@
 #include "log.h"
 #include "os.h"
 #include "service.h"
+#include "snap.h"
 #include "sock.h"
 #include "spawn.h"
 
@@ -85,9 +87,9 @@ accept_reserve_open(void)
 	return reserve_fd == -1 ? -1 : 0;
 }
 
-/* Watch a listening socket and say where we listen. */
+/* Watch a listening socket and (announce) say where we listen. */
 static int
-accept_watch(struct listener *l, const char *what)
+accept_watch(struct listener *l, const char *what, bool announce)
 {
 	l->src.kind = SRC_LISTENER;
 	nlisteners++;
@@ -97,7 +99,8 @@ accept_watch(struct listener *l, const char *what)
 		log_error("epoll_ctl(ADD) for %s: %s", l->name, strerror(errno));
 		return -1;
 	}
-	log_notice("listening on %s", l->name);
+	if (announce)
+		log_notice("listening on %s", l->name);
 	return 0;
 }
 
@@ -110,7 +113,7 @@ accept_open(void)
 	if ((n = service_sockets(fds, CONFIG_MAX_LISTEN)) > 0) {
 		for (int i = 0; i < n; i++) {
 			listeners[i].fd = fds[i];
-			if (accept_watch(&listeners[i], "LISTEN_FDS") == -1)
+			if (accept_watch(&listeners[i], "LISTEN_FDS", true) == -1)
 				return -1;
 		}
 		return 0;
@@ -122,7 +125,7 @@ accept_open(void)
 			    "IPV4:PORT, [IPV6]:PORT or *:PORT" : strerror(errno));
 			return -1;
 		}
-		if (accept_watch(&listeners[i], conf.listen[i]) == -1)
+		if (accept_watch(&listeners[i], conf.listen[i], true) == -1)
 			return -1;
 	}
 	return 0;
@@ -352,4 +355,67 @@ unsigned
 accept_waiting(void)
 {
 	return nwaiting;
+}
+
+/* The listeners and waiting clients, for the binary that takes over. */
+int
+accept_save(struct snap *s)
+{
+	for (int i = 0; i < nlisteners; i++) {
+		if (listeners[i].fd == -1)
+			continue;
+		snap_begin(s, SNAP_LISTENER);
+		snap_u32(s, (uint32_t)listeners[i].fd);
+		snap_str(s, listeners[i].name);
+		snap_end(s);
+	}
+	for (unsigned i = 0; i < nwaiting; i++) {
+		snap_begin(s, SNAP_WAITING);
+		snap_u32(s, (uint32_t)waitq[(wait_head + i) % ACCEPT_WAIT_MAX].fd);
+		snap_str(s, waitq[(wait_head + i) % ACCEPT_WAIT_MAX].peer);
+		snap_end(s);
+	}
+	return s->failed ? -1 : 0;
+}
+
+/* Let every descriptor accept_save() names cross an exec, or not. */
+void
+accept_inherit(bool on)
+{
+	for (int i = 0; i < nlisteners; i++)
+		if (listeners[i].fd != -1 && os_cloexec(listeners[i].fd, !on) == -1)
+			log_panic("fcntl(F_SETFD) of a listener: %s",
+			    strerror(errno));
+	for (unsigned i = 0; i < nwaiting; i++)
+		if (os_cloexec(waitq[(wait_head + i) % ACCEPT_WAIT_MAX].fd,
+		    !on) == -1)
+			log_panic("fcntl(F_SETFD) of a waiting client: %s",
+			    strerror(errno));
+}
+
+/* SNAP_LISTENER, SNAP_WAITING: take them over; -1 if malformed. */
+int
+accept_restore(uint32_t type, struct msg *m)
+{
+	char name[SOCK_ADDR_MAX];
+	uint32_t fd;
+	unsigned i;
+
+	if (msg_u32(m, &fd) == -1 || msg_str(m, name, sizeof(name)) == -1 ||
+	    msg_end(m) == -1 || fd > INT32_MAX)
+		return -1;
+	if (type == SNAP_WAITING) {
+		if (nwaiting == ACCEPT_WAIT_MAX)
+			return -1;
+		i = (wait_head + nwaiting++) % ACCEPT_WAIT_MAX;
+		waitq[i].fd = (int)fd;
+		(void)snprintf(waitq[i].peer, sizeof(waitq[i].peer), "%s", name);
+		return 0;
+	}
+	if (nlisteners == CONFIG_MAX_LISTEN)
+		return -1;
+	listeners[nlisteners].fd = (int)fd;
+	if (accept_watch(&listeners[nlisteners], name, false) == -1)
+		return -1;
+	return 0;
 }

@@ -71,7 +71,7 @@ admin_kick(struct child *c, struct msg *m)
 	    c->client.nick, wlen ? ": " : "", (int)wlen, why);
 	(void)fan_send(t, MSG_CLOSE, &(struct iovec){ line,
 	    n < 0 ? 0 : (size_t)n }, 1);
-	spawn_set_state(t, CHILD_LEAVING);	/* no later "left" line */
+	child_set_state(t, CHILD_LEAVING);	/* no later "left" line */
 	server.stats.kicks++;
 	log_notice("client #%u (%s) from %s kicked by #%u (%s)%s%.*s",
 	    t->client.id, t->client.nick, t->client.peer, c->client.id,

@@ -73,7 +73,7 @@ chat_leave(struct child *c, const char *why)
 	if (c->state != CHILD_CLIENT)
 		return;
 	fan_catch_up(c);		/* what it was sent before it left */
-	spawn_set_state(c, CHILD_LEAVING);
+	child_set_state(c, CHILD_LEAVING);
 	chat_left(c, why);
 }
 

@@ -10,7 +10,7 @@
  * across reloads.  It is compared in constant time.
  *
  * Public: conf, conf_sources, conf_path, conf_build, conf_password_for,
- * conf_password_set, conf_password_ok.
+ * conf_password_set, conf_password_ok, conf_save, conf_restore.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +19,8 @@
 #include "conf.h"
 #include "log.h"
 #include "os.h"
+#include "snap.h"
+#include "state.h"
 
 #define PASSWORD_LEN	16		/* random password: characters */
 
@@ -199,4 +201,29 @@ conf_password_ok(const char *guess, size_t glen)
 	for (size_t i = 0; i < slen; i++)
 		diff |= (unsigned char)(password[i] ^ (i < glen ? guess[i] : 0));
 	return diff == 0;
+}
+
+/* The password in force, for the binary that takes over. */
+int
+conf_save(struct snap *s)
+{
+	snap_begin(s, SNAP_PASSWORD);
+	snap_str(s, password);
+	snap_u32(s, password_random);
+	snap_end(s);
+	return s->failed ? -1 : 0;
+}
+
+/* SNAP_PASSWORD: the password in force before; -1 if malformed. */
+int
+conf_restore(struct msg *m)
+{
+	char pw[PASSWORD_MAX + 2];
+	uint32_t random;
+
+	if (msg_str(m, pw, sizeof(pw)) == -1 || msg_u32(m, &random) == -1 ||
+	    msg_end(m) == -1)
+		return -1;
+	conf_password_set(pw, random != 0);
+	return 0;
 }

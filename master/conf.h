@@ -22,4 +22,9 @@ int	 conf_password_for(const struct config *, char *, size_t, bool *,
 void	 conf_password_set(const char *, bool);
 bool	 conf_password_ok(const char *, size_t);
 
+struct snap;
+struct msg;
+int	 conf_save(struct snap *);
+int	 conf_restore(struct msg *);
+
 #endif

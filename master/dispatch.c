@@ -45,6 +45,9 @@ struct route {
 };
 
 static handler dispatch_active;
+static handler dispatch_hello;
+
+#define ANY		(IN(CHILD_STARTING) | IN(CHILD_SPARE) | JOINED)
 
 static const struct route routes[MSG_TYPE_MAX] = {
 	/* type		   states  late   min  max			handler */
@@ -63,7 +66,33 @@ static const struct route routes[MSG_TYPE_MAX] = {
 	[MSG_STATS]	= { JOINED, false, 0, 0,			admin_stats },
 	[MSG_JOB]	= { JOINED, true,  6, JOB_MAX,			admin_job },
 	[MSG_JOB_END]	= { JOINED, true, 10, JOB_MAX,			admin_job },
+	[MSG_HELLO]	= { ANY,    true,  6, 4 + 32,			dispatch_hello },
 };
+
+/*
+ * MSG_HELLO: a new worker says which protocol and which forkchatd it
+ * speaks, once, first thing (a busy master may read it only after it
+ * has handed the spare a client).  Ours, or the one before (a live
+ * upgrade keeps the workers of the old binary): anything else cannot be
+ * served.
+ */
+static int
+dispatch_hello(struct child *c, struct msg *m)
+{
+	if (c->bin.version[0] != '\0')
+		return -1;			/* said twice */
+	if (msg_u32(m, &c->bin.proto) == -1 ||
+	    msg_str(m, c->bin.version, sizeof(c->bin.version)) == -1 ||
+	    msg_end(m) == -1 || c->bin.version[0] == '\0')
+		return -1;
+	if (c->bin.proto != MSG_VERSION && c->bin.proto + 1 != MSG_VERSION) {
+		log_error("worker %ld speaks protocol %u; this master speaks "
+		    "%u and %u", (long)c->pid, c->bin.proto, MSG_VERSION - 1,
+		    MSG_VERSION);
+		return -1;
+	}
+	return 0;
+}
 
 /* MSG_ACTIVE: the client typed a line; being read is all it asks. */
 static int
@@ -89,9 +118,12 @@ dispatch_frame(struct child *c, struct msg *m, int64_t now)
 {
 	const struct route *r = &routes[m->h.type];
 
+	/* A frame carries its worker's client id, or 0 if it was sent
+	 * while a spare (the master may read it only after the hand-off). */
 	if (r->handle == NULL || !(r->states & IN(c->state)) ||
 	    m->h.len < r->min || m->h.len > r->max || m->fd != -1 ||
-	    m->h.id != c->client.id)
+	    (m->h.id != c->client.id && !(m->h.id == 0 &&
+	    (r->states & IN(CHILD_SPARE)))))
 		return -1;
 	if (r->late)
 		return r->handle(c, m);
@@ -138,7 +170,7 @@ dispatch_read(struct child *c)
 	if (n == -1 && errno != ECONNRESET)
 		log_error("reading worker %ld's channel: %s", (long)c->pid,
 		    strerror(errno));
-	spawn_close_channel(c);		/* EOF: it is exiting; SIGCHLD next */
+	child_close_channel(c);		/* EOF: it is exiting; SIGCHLD next */
 	return -1;
 }
 
@@ -164,5 +196,5 @@ dispatch_event(struct child *c)
 		return;
 	}
 	dispatch_drain(c);
-	spawn_close_channel(c);
+	child_close_channel(c);
 }

@@ -24,7 +24,8 @@
  * channel fails on write is left for dispatch.c to read to its end.
  *
  * Public: fan_send, fan_control, fan_line, fan_all, fan_all_line,
- * fan_join, fan_catch_up, fan_flush, fan_end_turn, fan_deadline.
+ * fan_join, fan_catch_up, fan_flush, fan_end_turn, fan_release,
+ * fan_deadline.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -267,10 +268,18 @@ fan_flush(struct child *c)
 	if ((r = msg_flush(c->chan.fd, &c->chan.out)) == -1) {
 		msgq_free(&c->chan.out);
 		c->chan.broken = true;
-		spawn_want_write(c, false);
+		child_want_write(c, false);
 		return;
 	}
-	spawn_want_write(c, r == 1);
+	child_want_write(c, r == 1);
+}
+
+/* The broadcasts held back go now, and every queue is written. */
+void
+fan_release(void)
+{
+	fan_next = 0;
+	fan_end_turn();
 }
 
 /* End of a loop turn: the broadcasts, if they are due, then every queue. */

@@ -29,6 +29,7 @@ void	 fan_join(struct child *);
 void	 fan_catch_up(struct child *);
 void	 fan_flush(struct child *);
 void	 fan_end_turn(void);
+void	 fan_release(void);
 int64_t	 fan_deadline(void);
 
 #endif

@@ -25,13 +25,16 @@
  * end-of-file (the master shut its end down, or died) the forker
  * answers what it has and exits 0.
  *
- * Public: forker_start, forker_attach, forker_request, forker_flush, forker_reply, forker_stop,
- * forker_kill, forker_reaped, forker_lost, forker_pid, forker_accepting,
- * forker_running.
+ * Public: forker_start, forker_attach, forker_request, forker_flush,
+ * forker_reply, forker_stop, forker_kill, forker_reaped, forker_lost,
+ * forker_pid, forker_version, forker_accepting, forker_running;
+ * forker_busy, forker_save, forker_inherit, forker_restore for a live
+ * upgrade.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -42,6 +45,7 @@
 #include "forker.h"
 #include "log.h"
 #include "os.h"
+#include "snap.h"
 #include "sock.h"
 #include "state.h"
 #include "../worker/worker.h"
@@ -59,6 +63,7 @@ static struct {
 	bool	 want_write;		/* EV_WRITE is being watched */
 	int	 queued[FORKER_QUEUE_MAX]; /* channel ends not sent yet */
 	unsigned head, nqueued;
+	char	 version[32];		/* the forkchatd it runs */
 } forker = { .src.kind = SRC_FORKER, .fd = -1 };
 
 /* A request: one byte, and one descriptor beside it. */
@@ -158,9 +163,9 @@ forker_main(int s, const struct config *cfg)
  * Fork the forker, whose workers will run with cfg as it is now (the
  * forker's copy never changes).  Signals are blocked across fork() so
  * that no handler of the master's runs in it; it leaves them at their
- * defaults but ignores the four a whole process group gets, as workers
- * do (its workers inherit that), and keeps no descriptor but stdio and
- * its end.
+ * defaults but ignores those a whole process group or control group
+ * gets (SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR2), as workers do (its
+ * workers inherit that), and keeps no descriptor but stdio and its end.
  */
 int
 forker_start(const struct config *cfg)
@@ -180,6 +185,7 @@ forker_start(const struct config *cfg)
 		    signal(SIGTERM, SIG_IGN) == SIG_ERR ||
 		    signal(SIGQUIT, SIG_IGN) == SIG_ERR ||
 		    signal(SIGHUP, SIG_IGN) == SIG_ERR ||
+		    signal(SIGUSR2, SIG_IGN) == SIG_ERR ||
 		    os_close_except(sv[1], -1) == -1 ||
 		    sigprocmask(SIG_SETMASK, &old, NULL) == -1)
 			_exit(EX_NOSTART);
@@ -192,7 +198,7 @@ forker_start(const struct config *cfg)
 	if (pid == -1)
 		goto fail;
 	(void)close(sv[1]);
-	forker_attach(sv[0], pid);
+	forker_attach(sv[0], pid, FORKCHAT_VERSION);
 	log_info("forker %ld started", (long)pid);
 	return 0;
 fail:
@@ -204,12 +210,14 @@ fail:
 }
 
 /*
- * Use fd, our end of a forker's socket, and pid, that forker: the one
- * forker_start() forked, or (in a test) a stand-in playing its part.
+ * Use fd, our end of a forker's socket, and pid, that forker, which
+ * runs forkchatd version: the one forker_start() forked, the one a
+ * master before a live upgrade had, or (in a test) a stand-in.
  */
 void
-forker_attach(int fd, pid_t pid)
+forker_attach(int fd, pid_t pid, const char *version)
 {
+	(void)snprintf(forker.version, sizeof(forker.version), "%s", version);
 	if (sock_nonblock(fd) == -1 ||
 	    ev_add(server.ep, fd, EV_READ, &forker.src) == -1)
 		log_panic("cannot watch the forker: %s", strerror(errno));
@@ -375,6 +383,13 @@ forker_kill(void)
 		    strerror(errno));
 }
 
+/* The forkchatd version the forker runs. */
+const char *
+forker_version(void)
+{
+	return forker.version;
+}
+
 /* The forker's pid, 0 if there is none. */
 pid_t
 forker_pid(void)
@@ -409,4 +424,57 @@ forker_reaped(int status)
 	else
 		log_debug("reaped forker %ld: %s", (long)forker.pid, how);
 	forker.pid = 0;
+}
+
+/* Is a request still waiting to be sent (no snapshot while one is)? */
+bool
+forker_busy(void)
+{
+	return forker.nqueued > 0;
+}
+
+/* The forker, for the binary that takes over: it keeps running. */
+int
+forker_save(struct snap *s)
+{
+	if (forker.pid == 0 && forker.fd == -1)
+		return 0;
+	snap_begin(s, SNAP_FORKER);
+	snap_u32(s, (uint32_t)forker.pid);
+	snap_u32(s, (uint32_t)forker.fd);
+	snap_u32(s, forker.stopping);
+	snap_str(s, forker.version);
+	snap_end(s);
+	return s->failed ? -1 : 0;
+}
+
+/* Let our end of the forker's socket cross an exec, or not. */
+void
+forker_inherit(bool on)
+{
+	if (forker.fd != -1 && os_cloexec(forker.fd, !on) == -1)
+		log_panic("fcntl(F_SETFD) of the forker's socket: %s",
+		    strerror(errno));
+}
+
+/* SNAP_FORKER: the forker a master before us had; -1 if malformed. */
+int
+forker_restore(struct msg *m)
+{
+	uint32_t pid, fd, stopping;
+	char version[sizeof(forker.version)];
+
+	if (msg_u32(m, &pid) == -1 || msg_u32(m, &fd) == -1 ||
+	    msg_u32(m, &stopping) == -1 ||
+	    msg_str(m, version, sizeof(version)) == -1 || msg_end(m) == -1 ||
+	    pid > INT32_MAX)
+		return -1;
+	forker.pid = (pid_t)pid;
+	if ((int32_t)fd >= 0)
+		forker_attach((int)fd, (pid_t)pid, version);
+	else
+		(void)snprintf(forker.version, sizeof(forker.version), "%s",
+		    version);
+	forker.stopping = forker.shut = stopping != 0;
+	return 0;
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@
 #include "service.h"
 #include "sigpipe.h"
 #include "spawn.h"
+#include "takeover.h"
+#include "upgrade.h"
 
 #define MAX_EVENTS	256
 #define MAX_OVERRIDES	64
@@ -134,6 +137,7 @@ check_only(int noverrides)
 		printf(" with %d -o override%s", noverrides,
 		    noverrides == 1 ? "" : "s");
 	printf(" is ok\n");
+	upgrade_check_report();
 	exit(EX_OK);
 }
 
@@ -182,8 +186,11 @@ configure(int argc, char **argv)
 	if (optind != argc)
 		usage_fail("unexpected argument '%s'", argv[optind]);
 	conf_sources(path, ov, no, listens, nl);
-	if (conf_build(&conf, err, sizeof(err)) == -1)
+	if (conf_build(&conf, err, sizeof(err)) == -1) {
+		if (takeover_pending())
+			takeover_rollback(err);	/* the old binary runs on */
 		config_fail("", err);
+	}
 	if (test)
 		check_only(no);
 }
@@ -216,7 +223,8 @@ static void
 setup_signals(void)
 {
 	static const int caught[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP,
-	    SIGCHLD };
+	    SIGUSR2, SIGCHLD };
+	sigset_t none;
 
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigpipe_open() == -1)
 		log_fatal(EX_FAIL, "cannot set up signal handling: %s",
@@ -227,6 +235,10 @@ setup_signals(void)
 			    strerror(errno));
 	if (ev_add(server.ep, sigpipe_fd(), EV_READ, &sigsrc) == -1)
 		log_fatal(EX_FAIL, "cannot set up epoll: %s", strerror(errno));
+	/* Blocked across a live upgrade's exec: delivered to us now. */
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+		log_fatal(EX_FAIL, "sigprocmask() failed: %s", strerror(errno));
 }
 
 /* The operator password, and the account to run as. */
@@ -244,13 +256,12 @@ setup_password(void)
 	conf_password_set(pw, random);
 }
 
-/* Signals, subreaper, epoll, listeners, the forker, the spare pool. */
+/* What every start shares: logs, the service manager, epoll, signals. */
 static void
-setup(void)
+setup_common(void)
 {
 	static const struct spawn_hooks hooks = { dispatch_drain,
-	    master_child_gone };
-	char err[CONFIG_ERR_MAX];
+	    master_child_gone, upgrade_reaped };
 	struct buf text;
 
 	log_init(config_journal(&conf));
@@ -272,6 +283,14 @@ setup(void)
 		log_fatal(EX_CONFIG, "the configuration is too large to send "
 		    "to workers");
 	buf_free(&text);
+}
+
+/* A fresh start: listeners, the user, the forker, the spare pool. */
+static void
+setup_fresh(void)
+{
+	char err[CONFIG_ERR_MAX];
+
 	log_notice("forkchatd %s starting, pid %ld", FORKCHAT_VERSION,
 	    (long)getpid());
 	setup_password();
@@ -285,6 +304,69 @@ setup(void)
 		log_fatal(EX_FAIL, "cannot fork: %s", strerror(errno));
 	spawn_refill(os_now_ms(), 0);
 	master_ready();			/* now, if no spare is wanted */
+}
+
+/*
+ * After a live upgrade: the forker and the spares of the old binary
+ * go (new ones run this one); workers with clients stay, old code and
+ * all, until their clients leave.  What was queued for them is sent.
+ */
+static void
+setup_retire_old(void)
+{
+	const struct childq *lists[] = { &children.clients,
+	    &children.leaving };
+	struct child *c, *next;
+
+	if (strcmp(forker_version(), FORKCHAT_VERSION) != 0)
+		forker_stop();
+	for (c = TAILQ_FIRST(&children.spares); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (strcmp(c->bin.version, FORKCHAT_VERSION) == 0)
+			continue;
+		child_set_state(c, CHILD_LEAVING);
+		fan_control(c, MSG_SHUTDOWN);
+	}
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		TAILQ_FOREACH(c, lists[i], entry)
+			if (msgq_pending(&c->chan.out) > 0)
+				fan_flush(c);
+}
+
+/* A live upgrade (or its rollback): the old master's state, taken over. */
+static void
+setup_takeover(char **argv)
+{
+	char err[CONFIG_ERR_MAX];
+	int kept;
+
+	log_notice("forkchatd %s taking over, pid %ld", FORKCHAT_VERSION,
+	    (long)getpid());
+	kept = takeover_run(argv);
+	if (limits_check(&conf, err, sizeof(err)) == -1)
+		log_warning("%s", err);
+	if (takeover_rolled_back()[0] != '\0')
+		log_error("upgrade failed: %s; forkchatd %s runs on, %d "
+		    "client%s kept", takeover_rolled_back(), FORKCHAT_VERSION,
+		    kept, kept == 1 ? "" : "s");
+	else
+		log_notice("upgrade complete: %d client%s kept (the master was "
+		    "away %lld ms)", kept, kept == 1 ? "" : "s",
+		    (long long)takeover_away_ms());
+	setup_retire_old();
+	service_upgraded();
+}
+
+/* Set up the master: afresh, or taking over a running one. */
+static void
+setup(char **argv)
+{
+	setup_common();
+	if (takeover_pending())
+		setup_takeover(argv);
+	else
+		setup_fresh();
+	upgrade_init(argv, takeover_path());
 }
 
 /* "SIGINT" for the log: strsignal() says "Interrupt". */
@@ -365,21 +447,23 @@ master_quit(void)
 
 /*
  * Drain the self-pipe, then act in a fixed order whatever order the
- * signals came in: a shutdown wins over a reload that came with it,
- * and reaping comes last.
+ * signals came in: a shutdown wins over a reload or an upgrade that
+ * came with it (during an upgrade it waits for its end), and reaping
+ * comes last.
  */
 static void
 master_signals(void)
 {
-	bool chld = false, hup = false;
+	bool chld = false, hup = false, usr2 = false;
 	int s;
 
 	while ((s = sigpipe_next()) > 0) {
-		if (s == SIGINT || s == SIGTERM)
+		if ((s == SIGINT || s == SIGTERM) && !upgrade_defer_stop(s))
 			master_stop(s);
 		else if (s == SIGQUIT)
 			master_quit();
 		hup |= s == SIGHUP;
+		usr2 |= s == SIGUSR2;
 		chld |= s == SIGCHLD;
 	}
 	if (s == -1)
@@ -388,6 +472,8 @@ master_signals(void)
 		reload_run();
 	else if (hup)
 		log_notice("SIGHUP ignored: shutting down");
+	if (usr2)
+		upgrade_request();
 	if (chld)
 		spawn_reap();
 }
@@ -406,6 +492,7 @@ master_timeout(int64_t now)
 	d = os_nearer(d, service_deadline());
 	d = os_nearer(d, fan_deadline());
 	d = os_nearer(d, oper_deadline());
+	d = os_nearer(d, upgrade_deadline());
 	return os_timeout(d, now);
 }
 
@@ -435,6 +522,9 @@ master_events(const struct ev_event *ev, int n)
 		if (((struct src *)ev[i].ptr)->kind == SRC_CHILD)
 			master_channel(ev[i].ptr, ev[i].events);
 	for (int i = 0; i < n; i++)
+		if (((struct src *)ev[i].ptr)->kind == SRC_UPGRADE)
+			upgrade_event();
+	for (int i = 0; i < n; i++)
 		if (((struct src *)ev[i].ptr)->kind == SRC_LISTENER)
 			accept_ready(ev[i].ptr);
 }
@@ -445,7 +535,7 @@ master_loop(void)
 {
 	struct ev_event ev[MAX_EVENTS];
 	int64_t now;
-	int n;
+	int n, s;
 
 	while (server.phase == PHASE_RUNNING || spawn_busy()) {
 		n = ev_wait(server.ep, ev, MAX_EVENTS,
@@ -461,11 +551,14 @@ master_loop(void)
 			    "period");
 		accept_end_turn(now);
 		oper_tick(now);
-		spawn_refill(now, accept_waiting());
+		if (!upgrade_holding())
+			spawn_refill(now, accept_waiting());
 		master_ready();
 		service_tick(now);
 		fan_end_turn();
-		spawn_collect();
+		child_collect();
+		if ((s = upgrade_tick(now)) != 0)
+			master_stop(s);		/* held while it ran */
 	}
 }
 
@@ -473,7 +566,9 @@ int
 main(int argc, char **argv)
 {
 	configure(argc, argv);
-	setup();
+	setup(argv);
+	if (takeover_held_stop() != 0)
+		master_stop(takeover_held_stop());
 	master_loop();
 	oper_flush_log();
 	log_notice("shutdown complete: %llu worker%s reaped, %llu of them "

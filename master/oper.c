@@ -12,7 +12,8 @@
  * a guess is refused unchecked.  Wrong passwords are logged at most once
  * per interval, with a count.
  *
- * Public: oper_request, oper_deadline, oper_tick, oper_flush_log.
+ * Public: oper_request, oper_deadline, oper_tick, oper_flush_log;
+ * oper_save, oper_restore for a live upgrade.
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "oper.h"
 #include "os.h"
 #include "proto.h"
+#include "snap.h"
 
 #define ADDR_SLOTS	64		/* addresses remembered, least recent go */
 #define ADDR_BURST	5		/* guesses an address gets at once */
@@ -197,7 +199,7 @@ oper_tick(int64_t now)
 
 	log_limit_tick(&wrong_log, now);
 	while (i < nwaiting) {
-		c = spawn_find(waiting[i].pid);
+		c = child_find(waiting[i].pid);
 		if (c == NULL || c->state != CHILD_CLIENT ||
 		    c->client.id != waiting[i].id) {
 			oper_drop(i);		/* its client has left */
@@ -234,4 +236,51 @@ void
 oper_flush_log(void)
 {
 	log_limit_flush(&wrong_log);
+}
+
+/* The guesses waiting, for the binary that takes over. */
+int
+oper_save(struct snap *s)
+{
+	for (unsigned i = 0; i < nwaiting; i++) {
+		snap_begin(s, SNAP_GUESS);
+		snap_u32(s, (uint32_t)waiting[i].pid);
+		snap_u32(s, waiting[i].id);
+		snap_str(s, waiting[i].from->addr);
+		snap_bytes(s, waiting[i].text, waiting[i].len);
+		snap_end(s);
+	}
+	return s->failed ? -1 : 0;
+}
+
+/* SNAP_GUESS: a guess that waited under the master before us. */
+int
+oper_restore(struct msg *m)
+{
+	int64_t now = os_now_ms();
+	char addr[PROTO_PEER_MAX];
+	struct child *c;
+	struct guess *g;
+	uint32_t pid, id;
+	const char *p;
+	size_t len;
+
+	if (msg_u32(m, &pid) == -1 || msg_u32(m, &id) == -1 ||
+	    msg_str(m, addr, sizeof(addr)) == -1 ||
+	    msg_rest(m, &p, &len) == -1 || len > PROTO_PASSWORD_MAX ||
+	    pid > INT32_MAX || nwaiting == OPER_WAIT_MAX)
+		return -1;
+	if (!all_ready) {
+		bucket_init(&all, ALL_EVERY_MS, ALL_BURST, now);
+		all_ready = true;
+	}
+	if ((c = child_find((pid_t)pid)) == NULL)
+		return 0;			/* gone meanwhile */
+	g = &waiting[nwaiting++];
+	g->pid = (pid_t)pid;
+	g->id = id;
+	g->len = len;
+	memcpy(g->text, p, len);
+	g->from = oper_slot(c, now);
+	return 0;
 }

@@ -14,4 +14,8 @@ int64_t	 oper_deadline(void);
 void	 oper_tick(int64_t);
 void	 oper_flush_log(void);
 
+struct snap;
+int	 oper_save(struct snap *);
+int	 oper_restore(struct msg *);
+
 #endif

@@ -32,18 +32,29 @@
 static struct bucket all;
 static bool all_ready;
 
-/* Append one record to b: who pid is, and its job if it has one. */
+/* Who a process is, for a MSG_PS_TABLE record. */
+struct ps_who {
+	pid_t	 pid;
+	enum msg_ps_role role;
+	uint32_t id;
+	const char *nick;
+	pid_t	 job;
+	const char *job_name;
+	const char *version;
+};
+
+/* Append one record to b. */
 static int
-ps_record(struct buf *b, pid_t pid, enum msg_ps_role role, uint32_t id,
-    const char *nick, pid_t job, const char *job_name)
+ps_record(struct buf *b, const struct ps_who *w)
 {
-	uint32_t v[3] = { (uint32_t)pid, (uint32_t)role, id };
-	uint32_t j = (uint32_t)job;
+	uint32_t v[3] = { (uint32_t)w->pid, (uint32_t)w->role, w->id };
+	uint32_t j = (uint32_t)w->job;
 
 	if (buf_append(b, v, sizeof(v)) == -1 ||
-	    buf_append(b, nick, strlen(nick) + 1) == -1 ||
+	    buf_append(b, w->nick, strlen(w->nick) + 1) == -1 ||
 	    buf_append(b, &j, sizeof(j)) == -1 ||
-	    buf_append(b, job_name, strlen(job_name) + 1) == -1)
+	    buf_append(b, w->job_name, strlen(w->job_name) + 1) == -1 ||
+	    buf_append(b, w->version, strlen(w->version) + 1) == -1)
 		return -1;
 	return 0;
 }
@@ -72,10 +83,12 @@ ps_child(struct child *to, struct buf *b, const struct child *c)
 		[CHILD_LEAVING] = MSG_PS_LEAVING,
 	};
 
+	struct ps_who w = { c->pid, roles[c->state], c->client.id,
+	    c->client.nick, c->job.pid, c->job.name, c->bin.version };
+
 	if (c->pid == 0)
 		return 0;		/* not forked yet */
-	if (ps_record(b, c->pid, roles[c->state], c->client.id,
-	    c->client.nick, c->job.pid, c->job.name) == -1)
+	if (ps_record(b, &w) == -1)
 		return -1;
 	return b->len >= PS_FRAME ? ps_send(to, b) : 0;
 }
@@ -92,19 +105,26 @@ ps_table(struct child *to)
 	uint64_t up = (uint64_t)(os_now_ms() - server.started_ms);
 	struct iovec iov = { .iov_base = &up, .iov_len = sizeof(up) };
 
+	struct ps_who master = { getpid(), MSG_PS_MASTER, 0, "", 0, "",
+	    FORKCHAT_VERSION }, forker = { forker_pid(), MSG_PS_FORKER, 0, "",
+	    0, "", forker_version() }, job = { 0, MSG_PS_ADOPTED, 0, "", 0, "",
+	    "" };
+
 	buf_init(&b, 0);
-	if (ps_record(&b, getpid(), MSG_PS_MASTER, 0, "", 0, "") == -1 ||
-	    (forker_pid() != 0 && ps_record(&b, forker_pid(), MSG_PS_FORKER,
-	    0, "", 0, "") == -1))
+	if (ps_record(&b, &master) == -1 ||
+	    (forker.pid != 0 && ps_record(&b, &forker) == -1))
 		goto fail;
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		TAILQ_FOREACH(c, lists[i], entry)
 			if (ps_child(to, &b, c) == -1)
 				goto fail;
-	for (o = spawn_orphans(); o != NULL; o = o->next)
-		if (ps_record(&b, o->pid, MSG_PS_ADOPTED, o->id, "", o->pid,
-		    o->name) == -1)
+	for (o = child_orphans(); o != NULL; o = o->next) {
+		job.pid = job.job = o->pid;
+		job.id = o->id;
+		job.job_name = o->name;
+		if (ps_record(&b, &job) == -1)
 			goto fail;
+	}
 	if (ps_send(to, &b) == -1)
 		goto fail;
 	return fan_send(to, MSG_PS_END, &iov, 1);

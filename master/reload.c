@@ -93,7 +93,7 @@ reload_trim_spares(void)
 
 	while (children.nspares > conf.spare_workers &&
 	    (c = TAILQ_LAST(&children.spares, childq)) != NULL) {
-		spawn_set_state(c, CHILD_LEAVING);
+		child_set_state(c, CHILD_LEAVING);
 		fan_control(c, MSG_SHUTDOWN);
 	}
 }

@@ -11,6 +11,7 @@
  *
  * Public: service_init, service_sockets, service_is_ready, service_ready,
  * service_reloading, service_reloaded, service_stopping,
+ * service_upgrade_refused, service_upgraded,
  * service_deadline, service_tick, service_check_account,
  * service_drop_privileges.
  */
@@ -124,6 +125,32 @@ service_reloaded(const char *failure)
 		(void)notify_send("READY=1");
 	if (failure == NULL)
 		service_status(os_now_ms());
+}
+
+/* A live upgrade did not happen: ready again, and why. */
+void
+service_upgrade_refused(const char *why)
+{
+	(void)notify_send("READY=1\nSTATUS=upgrade refused (%s); running "
+	    "forkchatd %s", why, FORKCHAT_VERSION);
+}
+
+/* A live upgrade is done: this binary runs, and is ready. */
+void
+service_upgraded(void)
+{
+	int64_t now = os_now_ms();
+
+	ready = true;
+	(void)notify_send("READY=1\nSTATUS=forkchatd %s: %u client%s, %u "
+	    "spare worker%s", FORKCHAT_VERSION, children.nclients,
+	    children.nclients == 1 ? "" : "s", children.nspares,
+	    children.nspares == 1 ? "" : "s");
+	sent_clients = children.nclients;
+	sent_spares = children.nspares;
+	next_status = now + STATUS_EVERY_MS;
+	if (notify_watchdog_ms() != 0)
+		next_watchdog = now;
 }
 
 /* Shutdown begins: STOPPING=1, and ask for time while we drain. */

@@ -17,6 +17,8 @@ bool	 service_is_ready(void);
 void	 service_ready(void);
 void	 service_reloading(void);
 void	 service_reloaded(const char *);
+void	 service_upgrade_refused(const char *);
+void	 service_upgraded(void);
 void	 service_stopping(void);
 int64_t	 service_deadline(void);
 void	 service_tick(int64_t);

@@ -1,20 +1,17 @@
 /*
- * spawn.c - the child table: forking workers, finding them, reaping them.
+ * spawn.c - the workers' lives: forking them through the forker,
+ * reaping them, killing them.
  *
- * Every child is a struct child, looked up by pid in a small hash and
- * kept on exactly one list by state: starting, spares, clients or
- * leaving.  Workers are forked by the forker (forker.c) but are our
- * children all the same; a new one is "starting" until the forker's
- * answer brings its pid, and answers come in the order asked.  A child
- * reaped before its answer came is kept as an early exit until it does.
- * A reaped child is marked dead and freed only at the end of the loop's
- * turn (spawn_collect), because this turn's events may still point at it;
- * what its client's leaving means to the chat is the hooks' business.
+ * Workers are forked by the forker (forker.c) but are our children all
+ * the same; a new one is "starting" until the forker's answer brings its
+ * pid, and answers come in the order asked.  A child reaped before its
+ * answer came is kept as an early exit until it does.  What a reaped
+ * worker's leaving means to the chat is told through the hooks given to
+ * spawn_init(); the table itself is child.c's.
  *
  * Public: spawn_init, spawn_refill, spawn_retry_at, spawn_take_spare,
- * spawn_set_state, spawn_close_channel, spawn_want_write, spawn_kill,
- * spawn_kill_all, spawn_forker_event, spawn_reap, spawn_collect,
- * spawn_find, spawn_orphans, spawn_busy.
+ * spawn_kill, spawn_kill_all, spawn_forker_event, spawn_reap,
+ * spawn_busy, spawn_quiet.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,21 +23,14 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "ev.h"
 #include "forker.h"
 #include "log.h"
 #include "os.h"
 #include "spawn.h"
 
-#define PID_HASH	4096		/* buckets; chains stay short */
 #define SPAWN_RETRY_MS	1000		/* after fork() or socketpair() fails */
 
-struct children children;
-
 static struct spawn_hooks hooks;
-static struct child *pid_hash[PID_HASH];
-static struct child *dead;		/* reaped this turn, freed at its end */
-static struct orphan *orphans;		/* adopted pipe jobs, not reaped */
 static int64_t retry_at;		/* forking failed: try again then */
 static bool failing;			/* log a failure streak once */
 
@@ -59,111 +49,7 @@ void
 spawn_init(const struct spawn_hooks *h)
 {
 	hooks = *h;
-	TAILQ_INIT(&children.starting);
-	TAILQ_INIT(&children.spares);
-	TAILQ_INIT(&children.clients);
-	TAILQ_INIT(&children.leaving);
-}
-
-/* The hash chain a pid lives on. */
-static struct child **
-pid_bucket(pid_t pid)
-{
-	return &pid_hash[(unsigned)pid % PID_HASH];
-}
-
-/* The child with this pid, or NULL. */
-struct child *
-spawn_find(pid_t pid)
-{
-	struct child *c;
-
-	for (c = *pid_bucket(pid); c != NULL; c = c->proc.hnext)
-		if (c->pid == pid)
-			return c;
-	return NULL;
-}
-
-/* Unhook a child from the pid hash. */
-static void
-child_unhash(struct child *c)
-{
-	struct child **pp;
-
-	for (pp = pid_bucket(c->pid); *pp != NULL; pp = &(*pp)->proc.hnext) {
-		if (*pp == c) {
-			*pp = c->proc.hnext;
-			return;
-		}
-	}
-	log_panic("worker %ld is not in the pid hash", (long)c->pid);
-}
-
-/* The list a child in this state is kept on, and its count. */
-static struct childq *
-child_list(enum child_state state, unsigned **count)
-{
-	switch (state) {
-	case CHILD_STARTING:
-		*count = &children.nstarting;
-		return &children.starting;
-	case CHILD_SPARE:
-		*count = &children.nspares;
-		return &children.spares;
-	case CHILD_CLIENT:
-		*count = &children.nclients;
-		return &children.clients;
-	default:
-		*count = &children.nleaving;
-		return &children.leaving;
-	}
-}
-
-/* Move a child from its list to another state's (none for CHILD_DEAD). */
-void
-spawn_set_state(struct child *c, enum child_state state)
-{
-	struct childq *q;
-	unsigned *n;
-
-	q = child_list(c->state, &n);
-	TAILQ_REMOVE(q, c, entry);
-	(*n)--;
-	c->state = state;
-	if (state == CHILD_DEAD) {
-		children.nchildren--;
-		return;
-	}
-	q = child_list(state, &n);
-	TAILQ_INSERT_TAIL(q, c, entry);
-	(*n)++;
-}
-
-/* Stop watching and close the channel; safe to call twice. */
-void
-spawn_close_channel(struct child *c)
-{
-	if (c->chan.fd == -1)
-		return;
-	if (ev_del(server.ep, c->chan.fd) == -1)
-		log_panic("epoll_ctl(DEL) failed for worker %ld: %s",
-		    (long)c->pid, strerror(errno));
-	(void)close(c->chan.fd);
-	c->chan.fd = -1;
-	c->chan.want_write = false;
-}
-
-/* Watch the channel for room to write, or stop. */
-void
-spawn_want_write(struct child *c, bool on)
-{
-	if (c->chan.fd == -1 || c->chan.want_write == on)
-		return;
-	c->chan.want_write = on;
-	if (ev_mod(server.ep, c->chan.fd, EV_READ | (on ? EV_WRITE : 0),
-	    c) == -1)
-		log_panic("epoll_ctl(MOD) failed for worker %ld: %s",
-		    (long)c->pid, strerror(errno));
+	child_init();
 }
 
 /* Starting a worker failed: say so once per streak, and retry later. */
@@ -191,39 +77,21 @@ spawn_retry_at(void)
 static int
 spawn_worker(void)
 {
-	struct child *c;
 	int sv[2], saved;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	    sv) == -1)
-		goto fail;
+		return -1;
 	if (forker_request(sv[1]) == -1) {	/* it takes sv[1] over */
 		saved = errno;
 		(void)close(sv[0]);
 		(void)close(sv[1]);
 		errno = saved;
-		goto fail;
+		return -1;
 	}
-	c->src.kind = SRC_CHILD;
-	c->chan.fd = sv[0];
-	c->state = CHILD_STARTING;
-	c->proc.born_ms = os_now_ms();
-	msgq_init(&c->chan.out, conf.max_output_queue + CHAN_HEADROOM);
-	msgin_init(&c->chan.in);
-	if (ev_add(server.ep, c->chan.fd, EV_READ, c) == -1)
-		log_panic("epoll_ctl(ADD) failed for a new worker: %s",
-		    strerror(errno));
-	TAILQ_INSERT_TAIL(&children.starting, c, entry);
-	children.nstarting++;
-	children.nchildren++;
+	if (child_new(sv[0]) == NULL)
+		log_panic("out of memory for a new worker");
 	return 0;
-fail:
-	saved = errno;
-	free(c);
-	errno = saved;
-	return -1;
 }
 
 /*
@@ -264,7 +132,7 @@ spawn_take_spare(void)
 	struct child *c = TAILQ_FIRST(&children.spares);
 
 	if (c != NULL)
-		spawn_set_state(c, CHILD_CLIENT);
+		child_set_state(c, CHILD_CLIENT);
 	return c;
 }
 
@@ -314,19 +182,6 @@ early_flush(void)
 	}
 }
 
-/*
- * Off every list, channel closed, freed at the end of the turn: a child
- * reaped, or one that never was or whose pid we will never learn.
- */
-static void
-child_discard(struct child *c)
-{
-	spawn_close_channel(c);
-	spawn_set_state(c, CHILD_DEAD);
-	c->proc.gnext = dead;
-	dead = c;
-}
-
 /* SIGKILL, now or, for a child still starting, as soon as its pid comes. */
 static void
 child_sigkill(struct child *c)
@@ -355,23 +210,22 @@ spawn_started(int32_t answer)
 		log_notice("forking spare workers works again");
 	failing = false;
 	c->pid = answer;
-	c->proc.hnext = *pid_bucket(c->pid);
-	*pid_bucket(c->pid) = c;
+	child_hash(c);
 	server.stats.forked++;
 	log_debug("forked spare worker %ld", (long)c->pid);
 	if (early_take(c->pid, &status)) {
 		/* Reaped already: its pid may be another's now; no kill. */
-		spawn_set_state(c, CHILD_SPARE);
+		child_set_state(c, CHILD_SPARE);
 		child_unhash(c);
 		child_exited(c, status);
 	} else if (c->proc.killed) {
 		/* Killed while starting: never a spare anyone could take. */
-		spawn_set_state(c, CHILD_LEAVING);
+		child_set_state(c, CHILD_LEAVING);
 		child_sigkill(c);
 		if (server.phase == PHASE_KILLING)
 			server.stats.killed++;
 	} else {
-		spawn_set_state(c, CHILD_SPARE);
+		child_set_state(c, CHILD_SPARE);
 	}
 }
 
@@ -421,9 +275,9 @@ spawn_kill(struct child *c, const char *why)
 		return;			/* it must keep its place in line */
 	/* Not told now: the caller may be in the middle of a broadcast. */
 	if (c->state == CHILD_CLIENT)
-		c->proc.why = why;
+		(void)snprintf(c->proc.why, sizeof(c->proc.why), "%s", why);
 	if (c->state != CHILD_LEAVING)
-		spawn_set_state(c, CHILD_LEAVING);
+		child_set_state(c, CHILD_LEAVING);
 }
 
 /* SIGKILL every child not yet killed (shutdown past its grace). */
@@ -446,56 +300,6 @@ spawn_kill_all(void)
 	}
 	server.stats.killed += n;
 	return n;
-}
-
-/* A worker died with its pipe job alive: the job is ours to reap now. */
-static void
-spawn_adopt(struct child *c)
-{
-	struct orphan *o;
-
-	/* PR_SET_PDEATHSIG has sent it SIGKILL; its group may need one. */
-	if (kill(-c->job.pid, SIGKILL) == -1 && errno != ESRCH)
-		log_warning("kill(-%ld): %s", (long)c->job.pid, strerror(errno));
-	if ((o = calloc(1, sizeof(*o))) == NULL) {
-		log_warning("out of memory tracking orphaned job %ld",
-		    (long)c->job.pid);
-		return;
-	}
-	o->pid = c->job.pid;
-	o->id = c->client.id;
-	o->since_ms = c->job.since_ms;
-	memcpy(o->name, c->job.name, sizeof(o->name));
-	o->next = orphans;
-	orphans = o;
-	c->job.pid = 0;
-}
-
-/* Pipe jobs we adopted and have not reaped yet. */
-const struct orphan *
-spawn_orphans(void)
-{
-	return orphans;
-}
-
-/* Reap an adopted job if pid is one; true if it was. */
-static bool
-spawn_reap_orphan(pid_t pid, int status)
-{
-	struct orphan **pp, *o;
-	char how[32];
-
-	for (pp = &orphans; (o = *pp) != NULL; pp = &o->next) {
-		if (o->pid != pid)
-			continue;
-		*pp = o->next;
-		log_info("reaped pipe job %ld (%s) of client #%u after its "
-		    "worker died: %s", (long)pid, o->name, o->id,
-		    os_status_text(status, how, sizeof(how)));
-		free(o);
-		return true;
-	}
-	return false;
 }
 
 /* Count and log one reaped child; true if it died on its own. */
@@ -529,14 +333,14 @@ child_exited(struct child *c, int status)
 
 	hooks.drain(c);			/* its last words come first */
 	if (c->job.pid != 0)
-		spawn_adopt(c);
+		child_adopt(c);
 	(void)os_status_text(status, how, sizeof(how));
 	(void)child_account(c, status, how);
 	if (c->state == CHILD_CLIENT) {
 		(void)snprintf(why, sizeof(why), "worker died: %s", how);
 		hooks.gone(c, !clean ? why : server.phase == PHASE_RUNNING ?
 		    "connection closed" : "server shutting down");
-	} else if (c->proc.why != NULL) {
+	} else if (c->proc.why[0] != '\0') {
 		hooks.gone(c, c->proc.why);
 	}
 	child_discard(c);
@@ -553,10 +357,11 @@ spawn_reap(void)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == forker_pid()) {
 			forker_reaped(status);
-		} else if ((c = spawn_find(pid)) != NULL) {
+		} else if ((c = child_find(pid)) != NULL) {
 			child_unhash(c);
 			child_exited(c, status);
-		} else if (spawn_reap_orphan(pid, status)) {
+		} else if (child_reap_orphan(pid, status) ||
+		    hooks.other(pid, status)) {
 			continue;
 		} else if (children.nstarting > 0) {
 			/* Maybe a worker whose pid the forker has yet to
@@ -573,23 +378,21 @@ spawn_reap(void)
 		log_panic("waitpid() failed: %s", strerror(errno));
 }
 
-/* Free the children reaped this turn; no event points at them now. */
-void
-spawn_collect(void)
-{
-	struct child *c;
-
-	while ((c = dead) != NULL) {
-		dead = c->proc.gnext;
-		msgq_free(&c->chan.out);
-		msgin_free(&c->chan.in);
-		free(c);
-	}
-}
-
 /* Is any child, adopted job or forker still to be reaped? */
 bool
 spawn_busy(void)
 {
-	return children.nchildren > 0 || orphans != NULL || forker_running();
+	return children.nchildren > 0 || child_orphans() != NULL ||
+	    forker_running();
+}
+
+/*
+ * Nothing in flight that a snapshot could not hold: no worker waiting
+ * for the forker's answer (nor an exit kept for one), no request unsent.
+ */
+bool
+spawn_quiet(void)
+{
+	return children.nstarting == 0 && early == NULL &&
+	    !child_dead_pending() && !forker_busy();
 }

@@ -14,7 +14,8 @@ enum src_kind {
 	SRC_SIGNAL,		/* the self-pipe (main.c) */
 	SRC_LISTENER,		/* a listening socket (accept.c) */
 	SRC_CHILD,		/* a worker's channel (spawn.c) */
-	SRC_FORKER		/* the forker's socket (forker.c) */
+	SRC_FORKER,		/* the forker's socket (forker.c) */
+	SRC_UPGRADE		/* a live upgrade's check (upgrade.c) */
 };
 
 struct src {
@@ -53,5 +54,36 @@ struct server {
 };
 
 extern struct server server;
+
+/*
+ * A live upgrade hands the master's state to the new binary as a
+ * snapshot (common/snap.h) of these records, each module writing and
+ * reading its own (upgrade.c has the order).  SNAP_VERSION is the
+ * layout; a master reads its own version only.  Build with
+ * -DSNAP_VERSION=N to test a refusal.
+ */
+#ifndef SNAP_VERSION
+#define SNAP_VERSION	1
+#endif
+
+enum snap_rec {
+	SNAP_UPGRADE = 1,	/* upgrade.c: who hands over, and why */
+	SNAP_SERVER,		/* state.c: counters, ids, order */
+	SNAP_PASSWORD,		/* conf.c: the operator password */
+	SNAP_LISTENER,		/* accept.c: a listening socket */
+	SNAP_WAITING,		/* accept.c: a client waiting for a spare */
+	SNAP_FORKER,		/* forker.c: the forker */
+	SNAP_CHILD,		/* spawn.c: a worker */
+	SNAP_CHILD_OUT,		/* spawn.c: what is queued for it */
+	SNAP_CHILD_IN,		/* spawn.c: what it said, not read yet */
+	SNAP_ORPHAN,		/* spawn.c: a pipe job adopted */
+	SNAP_GUESS		/* oper.c: an /oper guess waiting */
+};
+
+struct snap;
+struct msg;
+
+int	 server_save(struct snap *);
+int	 server_restore(struct msg *);
 
 #endif

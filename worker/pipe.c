@@ -102,9 +102,13 @@ job_exec(const struct pipe_prog *prog, int in, int out, int null,
 	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0UL, 0UL, 0UL) == -1 ||
 	    getppid() != worker)		/* the worker died already */
 		_exit(EX_NOEXEC);
-	/* Ignored signals stay ignored across execve(): undo ours. */
+	/*
+	 * Ignored signals stay ignored across execve(): undo ours, but
+	 * SIGUSR2, the master's live upgrade, which a service manager may
+	 * send the whole control group.
+	 */
 	sigemptyset(&none);
-	if (os_signals_default() == -1 ||
+	if (os_signals_default() == -1 || signal(SIGUSR2, SIG_IGN) == SIG_ERR ||
 	    sigprocmask(SIG_SETMASK, &none, NULL) == -1 ||
 	    dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
 	    dup2(null, STDERR_FILENO) == -1 || os_close_except(-1, -1) == -1)

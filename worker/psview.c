@@ -34,6 +34,7 @@ struct who {
 	uint32_t role, id;
 	char	 nick[PROTO_NICK_MAX + 1];
 	char	 name[PROTO_NICK_MAX + 1];	/* the job's */
+	char	 version[32];			/* forkchatd's, or "" */
 };
 
 /* One process, as /proc tells it. */
@@ -75,6 +76,7 @@ psview_record(struct msg *m, struct who *w)
 	    msg_u32(m, &w->id) == -1 || msg_str(m, w->nick, sizeof(w->nick))
 	    == -1 || msg_u32(m, &job) == -1 ||
 	    msg_str(m, w->name, sizeof(w->name)) == -1 ||
+	    msg_str(m, w->version, sizeof(w->version)) == -1 ||
 	    w->role < MSG_PS_MASTER || w->role > MSG_PS_ADOPTED)
 		return -1;
 	w->pid = (pid_t)pid;
@@ -197,18 +199,29 @@ psview_job(pid_t pgid)
 	return NULL;
 }
 
-/* ROLE for a process, with the program of a job: "worker", "pipe rev". */
+/*
+ * ROLE for a process: "worker", "pipe rev" for a job and its program,
+ * and what sets it apart: "worker (leaving)", "spare (0.1.0)" for one
+ * that runs another forkchatd than the master, after a live upgrade.
+ */
 static void
 psview_role(const struct proc *p, char *role, size_t size,
     const struct who **w)
 {
 	static const char *const names[] = { [MSG_PS_MASTER] = "master",
 	    [MSG_PS_FORKER] = "forker", [MSG_PS_SPARE] = "spare",
-	    [MSG_PS_WORKER] = "worker", [MSG_PS_LEAVING] = "worker (leaving)",
+	    [MSG_PS_WORKER] = "worker", [MSG_PS_LEAVING] = "worker",
 	    [MSG_PS_ADOPTED] = "pipe" };
+	const char *leaving, *v;
 
 	if ((*w = psview_who(p->pid)) != NULL) {
-		(void)snprintf(role, size, "%s", names[(*w)->role]);
+		leaving = (*w)->role == MSG_PS_LEAVING ? "leaving" : "";
+		v = (*w)->version[0] != '\0' &&
+		    strcmp((*w)->version, table[0].version) != 0 ?
+		    (*w)->version : "";
+		(void)snprintf(role, size, "%s%s%s%s%s%s", names[(*w)->role],
+		    *leaving || *v ? " (" : "", leaving, *leaving && *v ?
+		    ", " : "", v, *leaving || *v ? ")" : "");
 	} else if ((*w = psview_job(p->pgid)) != NULL) {
 		(void)snprintf(role, size, "pipe %s", (*w)->name);
 	} else {

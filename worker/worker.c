@@ -50,6 +50,18 @@ worker_exit(int status)
 	_exit(status);
 }
 
+/* First thing: which protocol and which forkchatd this worker speaks. */
+static void
+worker_hello(struct out *o)
+{
+	struct msg_build b;
+
+	msg_b_init(&b);
+	msg_b_u32(&b, MSG_VERSION);
+	msg_b_str(&b, FORKCHAT_VERSION, strlen(FORKCHAT_VERSION));
+	out_send(o, MSG_HELLO, &b);
+}
+
 /* MSG_CLIENT: a spare becomes this client's worker. */
 static int
 worker_take_client(struct worker *w, struct msg *m)
@@ -379,7 +391,7 @@ void
 worker_main(int chan_fd, const struct config *cfg)
 {
 	static const int ignored[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP,
-	    SIGPIPE };
+	    SIGUSR2, SIGPIPE };
 
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		if (signal(ignored[i], SIG_IGN) == SIG_ERR)
@@ -389,6 +401,7 @@ worker_main(int chan_fd, const struct config *cfg)
 	msgin_init(&worker.from_master);
 	out_init(&worker.out, cfg->max_output_queue, CHAN_LIMIT);
 	client_init(&worker.client, cfg, &worker.out);
+	worker_hello(&worker.out);
 	for (;;)
 		worker_turn(&worker);
 }

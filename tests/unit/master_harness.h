@@ -55,12 +55,20 @@ harness_gone(struct child *c, const char *why)
 	(void)why;
 }
 
+static inline bool
+harness_other(pid_t pid, int status)
+{
+	(void)pid;
+	(void)status;
+	return false;
+}
+
 /* The master's state as main() would set it up, without forking. */
 static inline void
 harness_init(void)
 {
 	static const struct spawn_hooks hooks = { harness_drain,
-	    harness_gone };
+	    harness_gone, harness_other };
 	char err[CONFIG_ERR_MAX];
 
 	must(conf_build(&conf, err, sizeof(err)) == 0, "conf_build");
@@ -88,7 +96,7 @@ harness_child(struct fake *f, enum child_state st, uint32_t id, size_t limit)
 	children.nstarting++;
 	children.nchildren++;
 	if (st != CHILD_STARTING)
-		spawn_set_state(c, st);
+		child_set_state(c, st);
 	c->client.id = id;
 	(void)snprintf(c->client.nick, sizeof(c->client.nick), "guest%u",
 	    id);

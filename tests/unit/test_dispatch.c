@@ -32,7 +32,7 @@ violated(struct child *c)
 
 	if (!c->proc.killed || c->state != CHILD_LEAVING)
 		return 0;
-	if (c->client.id != 0 && c->proc.why != NULL &&
+	if (c->client.id != 0 && c->proc.why[0] != '\0' &&
 	    strcmp(c->proc.why, "worker protocol error") != 0)
 		return 0;
 	return waitpid(c->pid, &status, 0) == c->pid && WIFSIGNALED(status);
@@ -156,10 +156,48 @@ test_descriptor(void)
 	(void)close(p[1]);
 }
 
+/* A HELLO from a fresh worker, built as a worker would. */
+static void
+hello(struct fake *f, uint32_t id, uint32_t proto, const char *version)
+{
+	struct msg_build b;
+
+	msg_b_init(&b);
+	msg_b_u32(&b, proto);
+	msg_b_str(&b, version, strlen(version));
+	harness_send(f, MSG_HELLO, id, b.data, b.len);
+	dispatch_event(f->c);
+}
+
+/* MSG_HELLO: once, first thing, of a protocol this master serves. */
+static void
+test_hello(void)
+{
+	struct fake f, g, h;
+
+	client(&f, CHILD_SPARE, 0);
+	hello(&f, 0, MSG_VERSION, "1.2.3");
+	CHECK(!f.c->proc.killed && f.c->bin.proto == MSG_VERSION &&
+	    strcmp(f.c->bin.version, "1.2.3") == 0,
+	    "a spare's HELLO: its protocol and version noted");
+	hello(&f, 0, MSG_VERSION, "1.2.3");
+	CHECK(violated(f.c), "a second HELLO is a violation");
+	client(&g, CHILD_CLIENT, 51);
+	hello(&g, 0, MSG_VERSION - 1, "0.9");
+	CHECK(!g.c->proc.killed && strcmp(g.c->bin.version, "0.9") == 0,
+	    "a HELLO read only after the hand-off (id 0), of the protocol "
+	    "before ours: taken");
+	client(&h, CHILD_SPARE, 0);
+	hello(&h, 0, MSG_VERSION + 1, "9.9");
+	CHECK(violated(h.c), "a protocol this master does not serve");
+	done(g.c);
+}
+
 int
 main(void)
 {
 	harness_init();
+	test_hello();
 	test_refused();
 	test_routed();
 	test_leaving();

@@ -107,7 +107,7 @@ test_hold(void)
 	CHECK(harness_quiet(&f[3]), "and not twice to the one caught up");
 	CHECK(fan_deadline() == OS_NO_DEADLINE, "nothing held now");
 	for (int i = 0; i < MANY; i++) {
-		spawn_set_state(f[i].c, CHILD_LEAVING);
+		child_set_state(f[i].c, CHILD_LEAVING);
 		(void)close(f[i].worker);
 		msgin_free(&f[i].in);
 	}
@@ -131,7 +131,7 @@ test_stuck(void)
 	}
 	CHECK(s.c->proc.killed && s.c->state == CHILD_LEAVING,
 	    "killed after %d lines it did not read, and leaving", i);
-	CHECK(s.c->proc.why != NULL &&
+	CHECK(s.c->proc.why[0] != '\0' &&
 	    strcmp(s.c->proc.why, "too slow: worker stuck") == 0,
 	    "why: too slow");
 	CHECK(waitpid(s.c->pid, &status, 0) == s.c->pid &&

@@ -31,6 +31,14 @@ test_gone(struct child *c, const char *why)
 	(void)snprintf(gone_why, sizeof(gone_why), "%s", why);
 }
 
+static bool
+test_other(pid_t pid, int status)
+{
+	(void)pid;
+	(void)status;
+	return false;
+}
+
 /* One request from the master: the channel end it passed; -1 if none. */
 static int
 take_request(void)
@@ -79,9 +87,9 @@ exits_at_once(int status)
 static void
 reap_until_dead(pid_t pid)
 {
-	for (int i = 0; i < 1000 && spawn_find(pid) != NULL; i++) {
+	for (int i = 0; i < 1000 && child_find(pid) != NULL; i++) {
 		spawn_reap();
-		if (spawn_find(pid) != NULL)
+		if (child_find(pid) != NULL)
 			(void)poll(NULL, 0, 1);
 	}
 }
@@ -111,7 +119,7 @@ test_life(void)
 	answer((int32_t)early);
 	CHECK(children.nspares == 1 && children.nstarting == 0 &&
 	    server.stats.forked == 2 && server.stats.reaped == 1 &&
-	    server.stats.crashed == 0 && spawn_find(early) == NULL,
+	    server.stats.crashed == 0 && child_find(early) == NULL,
 	    "its answer comes: counted as reaped, cleanly; the other a spare");
 	CHECK(ngone == 0, "a spare's end tells the chat nothing");
 	must((c = spawn_take_spare()) != NULL, "spawn_take_spare");
@@ -121,7 +129,7 @@ test_life(void)
 	c->client.id = 1;
 	must(kill(spare, SIGKILL) == 0, "kill");
 	reap_until_dead(spare);
-	CHECK(spawn_find(spare) == NULL && server.stats.crashed == 1 &&
+	CHECK(child_find(spare) == NULL && server.stats.crashed == 1 &&
 	    ngone == 1 && strcmp(gone_why, "worker died: signal 9") == 0,
 	    "a client's worker killed from outside: crashed, the chat told "
 	    "'%s'", gone_why);
@@ -129,7 +137,7 @@ test_life(void)
 	    "each reaped worker's last frames were read first");
 	CHECK(children.nclients == 0 && children.nchildren == 0,
 	    "the table is empty");
-	spawn_collect();
+	child_collect();
 	(void)close(ch1);
 	(void)close(ch2);
 }
@@ -154,9 +162,9 @@ test_starting(void)
 	CHECK(c->state == CHILD_LEAVING && children.nspares == 0,
 	    "its answer comes: leaving, never a spare");
 	reap_until_dead(pid);
-	CHECK(spawn_find(pid) == NULL && server.stats.crashed == 1,
+	CHECK(child_find(pid) == NULL && server.stats.crashed == 1,
 	    "reaped, and not counted as a crash: we killed it");
-	spawn_collect();
+	child_collect();
 	(void)close(ch);
 
 	spawn_refill(os_now_ms(), 0);
@@ -167,7 +175,7 @@ test_starting(void)
 	    "a fork that failed: no spare, a retry deadline");
 	spawn_refill(os_now_ms(), 0);
 	CHECK(take_request() == -1, "nothing is asked before it");
-	spawn_collect();
+	child_collect();
 	(void)close(ch);
 }
 
@@ -192,7 +200,8 @@ test_forker_end(pid_t fake)
 int
 main(void)
 {
-	static const struct spawn_hooks hooks = { test_drain, test_gone };
+	static const struct spawn_hooks hooks = { test_drain, test_gone,
+	    test_other };
 	char err[CONFIG_ERR_MAX];
 	pid_t fake;
 	int sv[2];
@@ -203,7 +212,7 @@ main(void)
 	fake = harness_sleeper();	/* first: it must not hold our end */
 	must(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0,
 	    "socketpair");
-	forker_attach(sv[0], fake);
+	forker_attach(sv[0], fake, "test");
 	forker_end = sv[1];
 	test_life();
 	test_starting();

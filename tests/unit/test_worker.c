@@ -39,6 +39,7 @@ struct w {
 	struct msgq q;			/* frames for it */
 	struct msgin in;		/* frames from it */
 	bool	 eof;			/* it closed the channel: it exited */
+	bool	 hello;			/* its MSG_HELLO has come */
 	char	 seen[8192];		/* what the client was sent */
 	size_t	 nseen;
 };
@@ -154,6 +155,10 @@ next(struct w *w, char *text, size_t size)
 		}
 	}
 	text[0] = '\0';
+	if (r == 1 && m.h.type == MSG_HELLO && !w->hello) {
+		w->hello = true;	/* the first frame of every worker */
+		return next(w, text, size);
+	}
 	if (r != 1 || m.h.id != ID)
 		return -1;
 	if (msg_rest(&m, &p, &n) == 0 && n < size) {

@@ -1,0 +1,20 @@
+/*
+ * takeover.h - the new master's side of a live upgrade: taking the
+ * running server over from a snapshot, or handing it back.
+ */
+#ifndef FORKCHAT_TAKEOVER_H
+#define FORKCHAT_TAKEOVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+bool	 takeover_pending(void);
+int	 takeover_run(char **);
+const char *takeover_old_version(void);
+const char *takeover_rolled_back(void);
+int	 takeover_held_stop(void);
+int64_t	 takeover_away_ms(void);
+const char *takeover_path(void);
+_Noreturn void takeover_rollback(const char *);
+
+#endif
