@@ -141,7 +141,25 @@ client_check_queue(struct client *c)
 	client_close(c, why, false);
 }
 
-/* The master handed us the client on fd: greet it. */
+/* What the line reader owes the client in telnet, queued for it. */
+static void
+client_answer(struct client *c)
+{
+	const char *p;
+	size_t len;
+
+	p = line_replies(&c->lr, &len);
+	if (len > 0)
+		out_tell(c->out, p, len);
+}
+
+/*
+ * The master handed us the client on fd: greet it.  With telnet
+ * negotiation, IAC DO TIMING-MARK goes first (a telnet client answers,
+ * and is then asked for binary mode); the CR after it sends a raw
+ * client's cursor back, so that the greeting hides the two bytes a
+ * terminal shows for it.
+ */
 void
 client_start(struct client *c, int fd, uint32_t id, unsigned read_timeout,
     const char *nick, int64_t now)
@@ -152,9 +170,13 @@ client_start(struct client *c, int fd, uint32_t id, unsigned read_timeout,
 	c->last_line = c->flood.at = now;
 	c->flood.tokens = (int64_t)c->cfg->flood_burst * 1000;
 	line_init(&c->lr, c->cfg->max_line);
+	line_answer(&c->lr, c->cfg->telnet_negotiation);
 	out_open_client(c->out, id, c->cfg->max_output_queue);
 	if (sock_tune_client(fd) == -1)
 		log_debug("client #%u: setsockopt: %s", id, strerror(errno));
+	client_answer(c);
+	if (c->cfg->telnet_negotiation)
+		out_tell(c->out, "\r", 1);
 	out_say(c->out, "*** welcome to forkchat, %s! You are client #%u. "
 	    "Type /help for commands.", nick, id);
 	client_check_queue(c);
@@ -343,6 +365,7 @@ client_parse(struct client *c, int64_t now)
 		r = line_feed(&c->lr, c->in + c->inoff, c->inlen - c->inoff,
 		    &used);
 		c->inoff += used;
+		client_answer(c);	/* before the line: in order */
 		if (r == LINE_OK || r == LINE_TOOLONG)
 			client_line(c, r, now);
 		else if (r == LINE_NOMEM)
