@@ -29,7 +29,7 @@
 #include "buf.h"
 
 /* The channel protocol's version: the layout of every payload below. */
-#define MSG_VERSION	1
+#define MSG_VERSION	2
 
 enum msg_type {
 	/* master -> worker */
@@ -57,6 +57,8 @@ enum msg_type {
 	MSG_CLOSE,		/* text: a last line for the client, then close */
 	MSG_SET_TIMEOUT,	/* u32 seconds: the new read timeout */
 	MSG_CONFIG,		/* bytes: the configuration, as config text */
+	MSG_DONE,		/* (empty): after MSG_BYE or MSG_EXPIRED, all
+				   that was for the client has been sent */
 	MSG_TYPE_MAX
 };
 

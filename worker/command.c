@@ -353,11 +353,12 @@ cmd_me(const struct command_ctx *ctx, const struct command *self,
 	return COMMAND_DONE;
 }
 
-/* "/quit [message]": the goodbye here, the reason for the master. */
+/* "/quit [message]": the reason for the master; the caller says goodbye. */
 static enum command_do
 cmd_quit(const struct command_ctx *ctx, const struct command *self,
     const char *args, size_t len, struct command_result *res)
 {
+	(void)ctx;
 	(void)self;
 	len = proto_cut(args, len, PROTO_REASON_MAX);
 	if (len == 0) {
@@ -366,7 +367,6 @@ cmd_quit(const struct command_ctx *ctx, const struct command *self,
 	}
 	memcpy(res->reason, args, len);
 	res->reason[len] = '\0';
-	out_say(ctx->out, "*** goodbye");
 	return COMMAND_QUIT;
 }
 

@@ -6,8 +6,9 @@
  * frames (layouts in msg.h); what the caller must do beyond that is the
  * return value, with its details in *res:
  *   COMMAND_DONE  nothing more;
- *   COMMAND_QUIT  close the client: the goodbye is queued, res->reason
- *                 is for the master (at most PROTO_REASON_MAX bytes);
+ *   COMMAND_QUIT  the client leaves: answer what it sent before, then
+ *                 say goodbye; res->reason is for the master (at most
+ *                 PROTO_REASON_MAX bytes);
  *   COMMAND_HOLD  an /oper password went to the master: read nothing
  *                 more from the client until it answers;
  *   COMMAND_PIPE  run res->prog on res->text (res->len bytes, inside the
