@@ -299,8 +299,8 @@ pipe_output() {
 	fc_next a '^\*\*\* end of /pipe family: killed after 1 s \(pipe_timeout\)$'
 	wait_until 5 fc_all_gone "$kid"
 	fc_no_zombies "$FC_PID"
-	# Orphaned by the job, the grandchild was the master's (a subreaper).
-	fc_log_has "info \\[[0-9]+\\] reaped orphaned process $kid\$"
+	# Orphaned by the job, the grandchild was the worker's (a subreaper)
+	fc_log_lacks 'reaped orphaned process'
 	fc_stop_all
 	fc_clean_log
 }
@@ -353,35 +353,58 @@ pipe_output() {
 	fc_clean_log
 }
 
-@test "/pipe: a client leaving mid-job (quit, EOF, kicked, timed out): job killed and reaped" {
-	fc_start -o admin=everyone -o 'pipe.sleep=/bin/sleep 30'
+@test "/pipe: a client kicked or timed out mid-job: job killed and reaped" {
+	fc_start -o admin=everyone -o 'pipe.sleep=/bin/sleep 30' -o pipe_timeout=60
 	fc_connect a
-	for n in b c d e; do
+	for n in d e; do
 		fc_connect "$n"
 	done
-	fc_expect a '^\*\*\* guest5 joined$'
+	fc_expect a '^\*\*\* guest3 joined$'
 	jobs=() workers=()
-	for n in b c d e; do
-		id=$(( $(printf '%d' "'$n") - 96 ))
+	for n in d e; do
+		id=$(( $(printf '%d' "'$n") - 98 ))
 		start_job "$n" "$id" sleep sleep
 		jobs+=("$JOB") workers+=("$WORKER")
 	done
-	fc_send b "/quit"
-	fc_expect b '^\*\*\* goodbye$'
-	fc_eof b
-	fc_close c
-	fc_send a "/kick guest4"
+	fc_send a "/kick guest2"
 	fc_expect d '^\*\*\* you were kicked by guest1$'
 	fc_eof d
-	fc_send a "/timeout guest5 1"
-	fc_expect e '^\*\*\* read timeout \(1 s\)$'
+	fc_send a "/timeout guest3 1"
+	fc_expect e '^\*\*\* read timeout \(1 s\)'
 	fc_eof e
-	fc_expect a '^\*\*\* guest5 left \(read timeout after 1 s\)$'
+	fc_expect a '^\*\*\* guest3 left \(read timeout after 1 s\)$'
 	wait_until 5 fc_all_gone "${jobs[@]}" "${workers[@]}"
 	fc_no_zombies "$FC_PID"
 	for j in "${jobs[@]}"; do
-		fc_log_has "info \\[[0-9]+\\] pipe job $j \\(sleep\\) of client #[2-5] reaped: signal 9\$"
+		fc_log_has "info \\[[0-9]+\\] pipe job $j \\(sleep\\) of client #[23] reaped: signal 9\$"
 	done
+	fc_stop_all
+	fc_clean_log
+}
+
+@test "/pipe: a client leaving by itself mid-job (quit, EOF): the job runs to pipe_timeout, is reaped, then goodbye" {
+	fc_start -o 'pipe.sleep=/bin/sleep 30' -o pipe_timeout=1
+	fc_connect a
+	fc_connect b
+	fc_connect c
+	fc_expect a '^\*\*\* guest3 joined$'
+	start_job b 2 sleep sleep
+	jobs=("$JOB") workers=("$WORKER")
+	start_job c 3 sleep sleep
+	jobs+=("$JOB") workers+=("$WORKER")
+	fc_send b "/quit"
+	fc_next b '^\*\*\* end of /pipe sleep: killed after 1 s \(pipe_timeout\)$'
+	fc_next b '^\*\*\* goodbye$'
+	fc_eof b
+	fc_close c
+	wait_until 5 fc_all_gone "${jobs[@]}" "${workers[@]}"
+	fc_no_zombies "$FC_PID"
+	# c's close may come as a reset (a notice unread): killed at once
+	for j in "${jobs[@]}"; do
+		fc_log_has "info \\[[0-9]+\\] pipe job $j \\(sleep\\) of client #[23] reaped: signal (15|9)\$"
+	done
+	fc_expect a '^\*\*\* guest2 left \(quit\)$'
+	fc_expect a '^\*\*\* guest3 left \(connection (closed|reset)\)$'
 	fc_stop_all
 	fc_clean_log
 }
@@ -516,4 +539,22 @@ pipe_output() {
 	wait_until 5 fc_all_gone $pids
 	fc_log_has "reaped pipe job $JOB \\(sleep\\) of client #1 after its worker died: signal 9\$"
 	fc_clean_log
+}
+
+@test "a job that escapes its group (setsid, double fork): nothing of it is left once it ends" {
+	local esc
+	fc_start -o "pipe.escape=$PROGS/escape.sh"
+	fc_connect a
+	fc_send a "/pipe escape x"
+	fc_expect a '^\[escape\] escaped [0-9]+$'
+	esc=${FC_LINE##* }
+	fc_expect a '^\*\*\* end of /pipe escape$'
+	# killed and reaped by the worker, a subreaper: no process, no zombie
+	wait_until 3 fc_gone "$esc"
+	fc_log_has "pipe job escape of client #1 left process $esc running: killed"
+	fc_log_lacks 'reaped orphaned process'
+	# the worker is free for the next job at once
+	fc_send a "/pipe escape y"
+	fc_expect a '^\*\*\* end of /pipe escape$'
+	fc_stop_clean
 }
