@@ -2,7 +2,7 @@
  * proto.c - the chat protocol's shared rules: nick syntax, seconds,
  * durations, cutting text at a character boundary.
  *
- * Public: nick_valid, nick_reserved, proto_seconds, proto_duration,
+ * Public: nick_char, nick_valid, nick_reserved, proto_seconds, proto_duration,
  * proto_cut.  Pure code.
  */
 #include <stdio.h>
@@ -10,6 +10,14 @@
 #include <strings.h>
 
 #include "proto.h"
+
+/* May c be part of a nick: A-Z a-z 0-9 _ - ? */
+bool
+nick_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
 
 /* 1-16 of A-Z a-z 0-9 _ - */
 bool
@@ -19,8 +27,10 @@ nick_valid(const char *s)
 
 	if (n == 0 || n > PROTO_NICK_MAX)
 		return false;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_-") == n;
+	for (size_t i = 0; i < n; i++)
+		if (!nick_char(s[i]))
+			return false;
+	return true;
 }
 
 /* "guest" and digits, in any case: kept for automatic names. */

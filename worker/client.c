@@ -332,6 +332,8 @@ client_refill(struct client *c, int64_t now)
 	c->flood.tokens = client_flood_refill(c->flood.tokens,
 	    now - c->flood.at, c->cfg->flood_rate, c->cfg->flood_burst);
 	c->flood.at = now;
+	if (c->flood.tokens >= (int64_t)c->cfg->flood_burst * 1000)
+		c->flood_told = false;	/* full again: the burst is over */
 }
 
 /* May the client send another line now? */
@@ -366,6 +368,22 @@ client_pollfd(const struct client *c, struct pollfd *pfd, int64_t now)
 	pfd->revents = 0;
 }
 
+/*
+ * A /pipe program that could not start: the operator's to fix, so the
+ * log gets the path and the reason, at warning once per client (it may
+ * try again and again), and the client only that it failed.
+ */
+static void
+client_pipe_failed(struct client *c, const struct command_ctx *ctx,
+    const struct pipe_prog *prog, int err)
+{
+	log_msg(c->pipe_warned ? LL_DEBUG : LL_WARNING, "client #%u: /pipe "
+	    "%s: cannot run %s: %s", c->out->id, prog->name, prog->argv[0],
+	    strerror(err));
+	c->pipe_warned = true;
+	command_pipe_failed(ctx, prog);
+}
+
 /* Run one line through command.c and do what it asks. */
 static void
 client_command(struct client *c, const char *line, size_t len, int64_t now)
@@ -386,7 +404,10 @@ client_command(struct client *c, const char *line, size_t len, int64_t now)
 	case COMMAND_PIPE:
 		if (pipe_start(c->out, c->cfg, res.prog, res.text,
 		    res.len) == -1)
-			command_pipe_failed(&ctx, res.prog, errno);
+			client_pipe_failed(c, &ctx, res.prog, errno);
+		break;
+	case COMMAND_PIPE_STOP:
+		pipe_stop(now);
 		break;
 	}
 }
@@ -401,8 +422,8 @@ client_line(struct client *c, enum line_result r, int64_t now)
 		c->flood.tokens -= 1000;
 	c->last_line = now;
 	if (r == LINE_TOOLONG)
-		out_say(c->out, "ERR line too long (max %zu bytes); the rest "
-		    "of it is discarded", c->cfg->max_line);
+		out_say(c->out, "ERR line too long (max %zu bytes); none of "
+		    "it was sent", c->cfg->max_line);
 	else
 		client_command(c, c->lr.buf, c->lr.len, now);
 	client_check_queue(c);
@@ -412,6 +433,24 @@ client_line(struct client *c, enum line_result r, int64_t now)
 		out_send_text(c->out, MSG_ACTIVE, NULL, 0);
 }
 
+/*
+ * Lines are waiting and the bucket is empty: say so, once a burst, so
+ * that a paste of many lines is not met with silence.
+ */
+static void
+client_flood_note(struct client *c)
+{
+	if (c->flood_told || c->state != CLIENT_ACTIVE ||
+	    c->inoff == c->inlen || c->cfg->flood_rate == 0 ||
+	    c->flood.tokens >= 1000)
+		return;
+	c->flood_told = true;
+	out_say(c->out, "*** slow down: more than %u lines at once; the rest "
+	    "are read at %u a second, and none is lost", c->cfg->flood_burst,
+	    c->cfg->flood_rate);
+	client_check_queue(c);
+}
+
 /* Parse what was read, as far as the flood budget allows. */
 void
 client_parse(struct client *c, int64_t now)
@@ -419,6 +458,7 @@ client_parse(struct client *c, int64_t now)
 	enum line_result r;
 	size_t used;
 
+	client_flood_note(c);
 	while (c->inoff < c->inlen && client_may_read(c, now)) {
 		r = line_feed(&c->lr, c->in + c->inoff, c->inlen - c->inoff,
 		    &used);
@@ -429,6 +469,7 @@ client_parse(struct client *c, int64_t now)
 		else if (r == LINE_NOMEM)
 			client_close(c, "out of memory", false);
 	}
+	client_flood_note(c);
 }
 
 /* The socket is ready (revents from poll): read, then parse. */
@@ -493,7 +534,9 @@ client_expire(struct client *c)
 {
 	char why[64];
 
-	out_say(c->out, "*** read timeout (%u s)", c->read_timeout);
+	out_say(c->out, "*** read timeout (%u s): you sent no line for %u "
+	    "s, so the server is closing your connection", c->read_timeout,
+	    c->read_timeout);
 	client_check_queue(c);
 	(void)snprintf(why, sizeof(why), "read timeout after %u s",
 	    c->read_timeout);

@@ -61,6 +61,8 @@ struct client {
 	int64_t	 hold_until;		/* wrong passwords: read nothing till */
 	unsigned oper_failures;
 	bool	 oper_pending;		/* /oper sent: read nothing till */
+	bool	 flood_told;		/* told it is slowed, this burst */
+	bool	 pipe_warned;		/* a /pipe failure logged at warning */
 };
 
 void	client_init(struct client *, const struct config *, struct out *);

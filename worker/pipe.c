@@ -27,7 +27,7 @@
  * and out.c only.
  *
  * Public: pipe_start, pipe_busy, pipe_pollfds, pipe_events,
- * pipe_deadline, pipe_tick, pipe_abort.
+ * pipe_deadline, pipe_tick, pipe_stop, pipe_abort.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +63,7 @@ struct job {
 	int64_t	 deadline;		/* SIGTERM then */
 	int64_t	 kill_at;		/* SIGKILL then, once SIGTERM went */
 	bool	 timed_out, cut, killed;
+	bool	 stopped;		/* /pipe stop */
 	bool	 aborted;		/* its client left: no report */
 };
 
@@ -372,6 +373,8 @@ job_report(int status)
 	if (job.cut)
 		out_say(job.to, "*** end of /pipe %s: output cut at %zu "
 		    "bytes", job.name, job.max);
+	else if (job.stopped)
+		out_say(job.to, "*** end of /pipe %s: stopped", job.name);
 	else if (job.timed_out)
 		out_say(job.to, "*** end of /pipe %s: killed after %u s "
 		    "(pipe_timeout)", job.name, job.timeout);
@@ -423,7 +426,7 @@ job_reaped(int status)
 	/* Whatever it left running in its group goes with it. */
 	job.killed = true;
 	job_signal(SIGKILL);
-	if (!job.aborted || job.cut || job.timed_out)
+	if (!job.aborted || job.cut || job.timed_out || job.stopped)
 		job_report(status);
 	job_tell_master(MSG_JOB_END, status);
 	job_close(&job.in_fd);
@@ -486,17 +489,28 @@ pipe_deadline(void)
 	return job.kill_at != 0 ? job.kill_at : job.deadline;
 }
 
+/* "/pipe stop": SIGTERM to the group now, SIGKILL a second later. */
+void
+pipe_stop(int64_t now)
+{
+	if (job.pid == 0 || job.killed || job.kill_at != 0)
+		return;
+	job.stopped = true;
+	job.kill_at = now + KILL_AFTER_MS;
+	job_signal(SIGTERM);
+}
+
 /* Time the job out: SIGTERM to its group, SIGKILL a second later. */
 void
 pipe_tick(int64_t now)
 {
 	if (job.pid == 0 || job.killed)
 		return;
-	if (!job.timed_out && now >= job.deadline) {
+	if (job.kill_at == 0 && now >= job.deadline) {
 		job.timed_out = true;
 		job.kill_at = now + KILL_AFTER_MS;
 		job_signal(SIGTERM);
-	} else if (job.timed_out && now >= job.kill_at) {
+	} else if (job.kill_at != 0 && now >= job.kill_at) {
 		pipe_abort();
 	}
 }

@@ -406,7 +406,7 @@ test_endings(void)
 	    finish_alone(&w) == EX_OK, "MSG_SHUTDOWN: said, EOF, exit 0");
 	start(&w);
 	hand_client(&w, 1);
-	CHECK(told(&w, "*** read timeout (1 s)\r\n") &&
+	CHECK(told(&w, "*** read timeout (1 s): you sent no line for 1 s") &&
 	    sent(&w, MSG_EXPIRED, "read timeout after 1 s") &&
 	    finish_alone(&w) == EX_OK, "a read timeout of 1 s: said, "
 	    "MSG_EXPIRED, exit 0");
