@@ -237,7 +237,7 @@ pipe_output() {
 	fc_next a '^ERR /pipe noexec failed: its program could not be started'
 	# the reasons, with the paths, are in the log only; one warning each
 	fc_log_has "warning \\[[0-9]+\\] client #1: /pipe missing: cannot run /nonexistent/forkchat-test/prog: No such file or directory\$"
-	! fc_log_has "warning .*noexec"	# the second failure of this client
+	fc_log_lacks "warning .*noexec"	# the second failure of this client
 	fc_send a "/pipe bad"
 	fc_next a '^\*\*\* end of /pipe bad: could not run it \(status 127\)$'
 	fc_send a "/pipe nope text"

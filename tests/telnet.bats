@@ -13,7 +13,6 @@ teardown() { fc_cleanup; }
 
 IAC_DO_TM=$'\xff\xfd\x06'
 IAC_WILL_TM=$'\xff\xfb\x06'
-IAC_DO_BINARY=$'\xff\xfd'	# + NUL, which bash strings cannot hold
 AYT_ANSWER=$'*** yes, forkchat is here\r\n'
 
 # The next bytes NAME receives, as hex, must be HEX.
