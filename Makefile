@@ -9,7 +9,8 @@
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make bench      S1-S5 against forkchatd and a reference server
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, units,
-#                   example configuration; make uninstall
+#                   example configuration; make uninstall (the directories
+#                   install made go too, once empty)
 #   make clean
 
 VERSION	 = 0.1.0
@@ -81,7 +82,7 @@ run: $(B)/forkchatd
 
 # What tests/upgrade.bats upgrades to: another version string, and two
 # binaries that cannot take the running one over (a snapshot layout it
-# does not read, a channel protocol two versions on).  Each is a full
+# does not read, a channel protocol far ahead).  Each is a full
 # build of its own under $(B)/NAME; FORCE: its own make knows if it is
 # up to date.
 VARIANTS = $(B)/next/forkchatd $(B)/next-snap/forkchatd \
@@ -93,7 +94,7 @@ $(B)/next-snap/forkchatd: FORCE
 	    VARIANT_CPPFLAGS=-DSNAP_VERSION=99 $@
 $(B)/next-chan/forkchatd: FORCE
 	$(MAKE) -s B=$(@D) VERSION='$(VERSION)+chan' \
-	    VARIANT_CPPFLAGS=-DMSG_VERSION=3 $@
+	    VARIANT_CPPFLAGS=-DMSG_VERSION=99 $@
 
 check: $(B)/forkchatd $(UNIT_BIN) $(TOOL_BIN) $(VARIANTS)
 	scripts/check $(UNIT_BIN)
@@ -118,9 +119,20 @@ bench: $(B)/forkchatd bench-tools
 	-scripts/deps bench
 	tests/bench/run
 
+# The directories install makes that were not there are listed in
+# MANIFEST, so that uninstall takes away those it left empty, and no
+# other.
+INSTALL_DIRS = $(SBINDIR) $(MANDIR)/man5 $(MANDIR)/man8 $(ETCDIR) $(UNITDIR)
+MANIFEST = $(DESTDIR)$(ETCDIR)/.installed-dirs
+
 install: $(B)/forkchatd
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(ETCDIR) $(DESTDIR)$(UNITDIR)
+	@new=; for d in $(INSTALL_DIRS); do \
+	    while [ -n "$$d" ] && [ ! -d "$(DESTDIR)$$d" ]; do \
+	        new="$$new $$d"; d=$${d%/*}; \
+	    done; \
+	done; \
+	install -d $(addprefix $(DESTDIR),$(INSTALL_DIRS)) && \
+	for d in $$new; do echo "$$d"; done | sort -u >> $(MANIFEST)
 	install -m 755 $(B)/forkchatd $(DESTDIR)$(SBINDIR)/forkchatd
 	install -m 644 man/forkchatd.8 $(DESTDIR)$(MANDIR)/man8/forkchatd.8
 	install -m 644 man/forkchatd.conf.5 \
@@ -144,6 +156,13 @@ uninstall:
 	    $(DESTDIR)$(ETCDIR)/forkchatd.conf.example \
 	    $(DESTDIR)$(UNITDIR)/forkchatd.service \
 	    $(DESTDIR)$(UNITDIR)/forkchatd.socket
+	@# the deepest first; one that is not empty stays
+	@if [ -f $(MANIFEST) ]; then \
+	    dirs=$$(awk '{ print length($$0), $$0 }' $(MANIFEST) | \
+	        sort -rn | cut -d' ' -f2-); \
+	    rm -f $(MANIFEST); \
+	    for d in $$dirs; do rmdir "$(DESTDIR)$$d" 2>/dev/null || :; done; \
+	fi
 	@echo "kept $(DESTDIR)$(ETCDIR)/forkchatd.conf, if any: remove it by hand"
 
 clean:

@@ -3,13 +3,22 @@
  *
  * Bytes pass through three layers, one byte at a time, so that any of
  * them may be split between reads: the telnet parser takes out IAC
- * sequences; LF ends the line; the rest goes to the UTF-8 decoder,
- * which keeps TAB, printable ASCII and whole valid UTF-8 characters
- * outside C1, and drops everything else.  The buffer is allocated on
- * demand, grows geometrically up to max + 1 and is given back after a
- * long line, so an idle client holds at most LINE_KEEP bytes.
+ * sequences, and answers them if asked to; CR or LF ends the line (an
+ * LF or NUL right after a CR is part of that end, so that CR LF and CR
+ * NUL end one line); the rest goes to the UTF-8 decoder, which keeps
+ * TAB, printable ASCII and whole valid UTF-8 characters outside C1 and
+ * the layout controls, and drops everything else.  The buffer is
+ * allocated on demand, grows geometrically up to max + 1 and is given
+ * back after a long line, so an idle client holds at most LINE_KEEP
+ * bytes.
  *
- * Public calls: line_init(), line_feed(), line_free().
+ * Telnet options are negotiated the way RFC 1143 says, so that no
+ * exchange loops: binary mode is agreed both ways when the client asks,
+ * TIMING-MARK is answered (telnet shows nothing after Ctrl-C or Ctrl-O
+ * until it is), and every other option is refused.
+ *
+ * Public calls: line_init(), line_free(), line_answer(), line_feed(),
+ * line_replies().
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,12 +29,27 @@
 #define LINE_START	128	/* first allocation */
 #define LINE_KEEP	1024	/* larger buffers are freed between lines */
 
-/* Telnet commands (RFC 854). */
+/* Telnet commands (RFC 854) and options (RFC 856, RFC 860). */
 #define TN_SE		240
+#define TN_AYT		246
 #define TN_SB		250
 #define TN_WILL		251
+#define TN_WONT		252
+#define TN_DO		253
 #define TN_DONT		254
 #define TN_IAC		255
+#define TO_BINARY	0
+#define TO_TM		6
+
+/* An option's state one way (RFC 1143, without the queue). */
+enum {
+	LQ_NO,			/* off */
+	LQ_YES,			/* on */
+	LQ_WANTYES		/* asked for, no answer yet */
+};
+
+/* Room an answer to one byte may take: AYT's, then the offer. */
+#define LINE_REPLY_ROOM	(sizeof(LINE_AYT) - 1 + 3)
 
 /* States of the telnet parser, kept in r->iac. */
 enum {
@@ -85,6 +109,77 @@ line_grow(struct line_reader *r, size_t need)
 	return 0;
 }
 
+/* Owe the client these bytes; past the buffer they are dropped. */
+static void
+line_reply(struct line_reader *r, const char *s, size_t n)
+{
+	if (!r->answer || n > LINE_REPLY_MAX - r->nreply)
+		return;
+	memcpy(r->reply + r->nreply, s, n);
+	r->nreply += n;
+}
+
+/* Owe IAC verb opt. */
+static void
+line_verb(struct line_reader *r, unsigned char verb, unsigned char opt)
+{
+	char cmd[3] = { (char)TN_IAC, (char)verb, (char)opt };
+
+	line_reply(r, cmd, sizeof(cmd));
+}
+
+/* DO or WILL TIMING-MARK is answered; a WILL may answer ours. */
+static void
+line_timing_mark(struct line_reader *r, unsigned char verb)
+{
+	if (verb == TN_DO)
+		line_verb(r, TN_WILL, TO_TM);
+	else if (verb == TN_WILL && !r->tm_asked)
+		line_verb(r, TN_DONT, TO_TM);
+	if (verb == TN_WILL || verb == TN_WONT)
+		r->tm_asked = false;
+}
+
+/*
+ * IAC verb opt from the client.  Binary mode: a request is agreed
+ * unless it is the answer to ours or changes nothing (RFC 1143).
+ * Anything else is refused, and a refusal is never answered.
+ */
+static void
+line_option(struct line_reader *r, unsigned char verb, unsigned char opt)
+{
+	unsigned char *q = verb == TN_DO || verb == TN_DONT ? &r->us : &r->him;
+	bool on = verb == TN_DO || verb == TN_WILL;
+
+	if (opt == TO_TM) {
+		line_timing_mark(r, verb);
+	} else if (opt != TO_BINARY) {
+		if (on)
+			line_verb(r, verb == TN_DO ? TN_WONT : TN_DONT, opt);
+	} else if (on) {
+		if (*q == LQ_NO)
+			line_verb(r, verb == TN_DO ? TN_WILL : TN_DO, opt);
+		*q = LQ_YES;
+	} else {
+		if (*q == LQ_YES)
+			line_verb(r, verb == TN_DONT ? TN_WONT : TN_DONT, opt);
+		*q = LQ_NO;
+	}
+}
+
+/* A whole command came: the first one shows that it speaks telnet. */
+static void
+line_spoke(struct line_reader *r)
+{
+	if (r->spoke)
+		return;
+	r->spoke = true;
+	if (r->offer && r->him == LQ_NO) {
+		line_verb(r, TN_DO, TO_BINARY);
+		r->him = LQ_WANTYES;
+	}
+}
+
 /* Steps the telnet parser; true if c was part of a command, not data. */
 static bool
 line_telnet(struct line_reader *r, unsigned char c)
@@ -95,15 +190,22 @@ line_telnet(struct line_reader *r, unsigned char c)
 			r->iac = TS_DATA;
 			return false;
 		}
-		if (c == TN_SB)
+		r->iac = TS_DATA;
+		if (c == TN_SB) {
 			r->iac = TS_SB;
-		else if (c >= TN_WILL && c <= TN_DONT)
+		} else if (c >= TN_WILL && c <= TN_DONT) {
 			r->iac = TS_OPT;
-		else
-			r->iac = TS_DATA;
+			r->verb = c;
+		} else {	/* IP, AO, BRK...: nothing to do, nor to end */
+			if (c == TN_AYT)
+				line_reply(r, LINE_AYT, sizeof(LINE_AYT) - 1);
+			line_spoke(r);
+		}
 		return true;
 	case TS_OPT:
 		r->iac = TS_DATA;
+		line_option(r, r->verb, c);
+		line_spoke(r);
 		return true;
 	case TS_SB:
 		if (c == TN_IAC)
@@ -111,6 +213,8 @@ line_telnet(struct line_reader *r, unsigned char c)
 		return true;
 	case TS_SBIAC:		/* IAC IAC inside SB is data to skip */
 		r->iac = c == TN_SE ? TS_DATA : TS_SB;
+		if (c == TN_SE)
+			line_spoke(r);
 		return true;
 	default:
 		if (c != TN_IAC)
@@ -156,6 +260,20 @@ line_utf_second(unsigned char lead, unsigned char c)
 	}
 }
 
+/*
+ * Characters that change how the text around them is laid out: U+2028
+ * and U+2029 (line and paragraph separators), U+202A..U+202E (bidi
+ * embeddings and overrides) and U+2066..U+2069 (bidi isolates).  One
+ * client's line must not make the next ones read differently.
+ */
+static bool
+line_layout_control(const unsigned char *u, size_t n)
+{
+	return n == 3 && u[0] == 0xE2 &&
+	    ((u[1] == 0x80 && u[2] >= 0xA8 && u[2] <= 0xAE) ||
+	    (u[1] == 0x81 && u[2] >= 0xA6 && u[2] <= 0xA9));
+}
+
 /* Adds a continuation byte to the pending UTF-8 sequence; false if bad. */
 static bool
 line_utf_cont(struct line_reader *r, unsigned char c, enum line_result *rc)
@@ -167,6 +285,10 @@ line_utf_cont(struct line_reader *r, unsigned char c, enum line_result *rc)
 	*rc = LINE_MORE;
 	if (r->ulen < r->uneed)
 		return true;
+	if (line_layout_control(r->utf, r->ulen)) {
+		r->ulen = 0;
+		return true;
+	}
 	*rc = line_put(r, r->utf, r->ulen);
 	if (*rc == LINE_NOMEM)
 		r->ulen--;	/* so that c can be fed again */
@@ -199,7 +321,7 @@ line_char(struct line_reader *r, unsigned char c)
 	return LINE_MORE;
 }
 
-/* Ends the line at LF; after a too-long line, just starts the next one. */
+/* Ends the line; after a too-long line, just starts the next one. */
 static enum line_result
 line_end(struct line_reader *r)
 {
@@ -220,18 +342,51 @@ line_end(struct line_reader *r)
 static enum line_result
 line_byte(struct line_reader *r, unsigned char c)
 {
+	bool after_cr;
+
 	if (line_telnet(r, c))
 		return LINE_MORE;
-	if (c == '\n')
+	after_cr = r->cr;
+	r->cr = false;
+	if (after_cr && (c == '\n' || c == '\0'))
+		return LINE_MORE;	/* CR LF, CR NUL: the CR ended it */
+	if (c == '\n' || c == '\r') {
+		r->cr = c == '\r';
 		return line_end(r);
+	}
 	if (r->discard)
 		return LINE_MORE;
 	return line_char(r, c);
 }
 
 /*
- * Consumes bytes until a line is done, the line passes max, or the
- * input runs out.  The byte that fails with LINE_NOMEM is not consumed.
+ * Answers telnet from now on; with offer, asks at once whether the
+ * client speaks it (the caller sends line_replies() first thing).
+ */
+void
+line_answer(struct line_reader *r, bool offer)
+{
+	r->answer = true;
+	r->offer = offer;
+	if (offer) {
+		line_verb(r, TN_DO, TO_TM);
+		r->tm_asked = true;
+	}
+}
+
+/* The answers owed so far, *len bytes; from now on they count as sent. */
+const char *
+line_replies(struct line_reader *r, size_t *len)
+{
+	*len = r->nreply;
+	r->nreply = 0;
+	return r->reply;
+}
+
+/*
+ * Consumes bytes until a line is done, the line passes max, answers
+ * owed fill their buffer, or the input runs out.  The byte that fails
+ * with LINE_NOMEM is not consumed.
  */
 enum line_result
 line_feed(struct line_reader *r, const char *data, size_t n, size_t *used)
@@ -248,6 +403,9 @@ line_feed(struct line_reader *r, const char *data, size_t n, size_t *used)
 		rc = line_byte(r, p[i]);
 		if (rc == LINE_NOMEM)
 			break;
+		if (rc == LINE_MORE &&
+		    r->nreply > LINE_REPLY_MAX - LINE_REPLY_ROOM)
+			rc = LINE_REPLY;
 		if (rc != LINE_MORE) {
 			i++;
 			break;

@@ -36,7 +36,7 @@
  * clients under the new master).  Build with -DMSG_VERSION=N to test.
  */
 #ifndef MSG_VERSION
-#define MSG_VERSION	1
+#define MSG_VERSION	2
 #endif
 
 enum msg_type {
@@ -67,6 +67,8 @@ enum msg_type {
 	MSG_CONFIG,		/* bytes: the configuration, as config text */
 	MSG_PS_TABLE,		/* records (below): who is who, for /ps */
 	MSG_PS_END,		/* u64 the master's uptime in ms: draw /ps */
+	MSG_DONE,		/* (empty): after MSG_BYE or MSG_EXPIRED, all
+				   that was for the client has been sent */
 	/* worker -> master, again */
 	MSG_HELLO,		/* u32 MSG_VERSION, str its forkchatd version */
 	MSG_TYPE_MAX

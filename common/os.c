@@ -192,6 +192,32 @@ os_read_head(const char *path, char *buf, size_t size)
 	return n;
 }
 
+/*
+ * Our own children, as the kernel lists them (/proc/self/task/TID/
+ * children): up to max pids into pids; how many, or -1 with errno set.
+ * A single-threaded process only: the list is per thread.
+ */
+int
+os_children(pid_t *pids, int max)
+{
+	char path[64], buf[4096], *p, *end;
+	long v;
+	int n = 0;
+
+	(void)snprintf(path, sizeof(path), "/proc/self/task/%ld/children",
+	    (long)getpid());
+	if (os_read_head(path, buf, sizeof(buf)) == -1)
+		return -1;
+	for (p = buf; n < max; p = end) {
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (end == p || errno != 0 || v <= 0)
+			break;
+		pids[n++] = (pid_t)v;
+	}
+	return n;
+}
+
 /* "signal 9" or "status 3": how a process ended, from its wait status. */
 const char *
 os_status_text(int status, char *buf, size_t size)

@@ -17,6 +17,7 @@ int64_t	os_now_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
 int64_t	os_nearer(int64_t, int64_t);	/* the nearer of two deadlines */
 int	os_timeout(int64_t, int64_t);	/* poll timeout until a deadline */
 int	os_subreaper(void);		/* PR_SET_CHILD_SUBREAPER */
+int	os_children(pid_t *, int);	/* our children, from /proc */
 int	os_set_name(const char *);	/* PR_SET_NAME: what ps -o comm shows */
 int	os_close_except(int, int);	/* close every fd > 2 but these */
 int	os_signals_default(void);	/* every caught signal back to SIG_DFL */

@@ -2,7 +2,7 @@
  * proto.c - the chat protocol's shared rules: nick syntax, seconds,
  * durations, cutting text at a character boundary.
  *
- * Public: nick_valid, nick_reserved, proto_seconds, proto_duration,
+ * Public: nick_char, nick_valid, nick_reserved, proto_seconds, proto_duration,
  * proto_cut.  Pure code.
  */
 #include <stdio.h>
@@ -10,6 +10,14 @@
 #include <strings.h>
 
 #include "proto.h"
+
+/* May c be part of a nick: A-Z a-z 0-9 _ - ? */
+bool
+nick_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
 
 /* 1-16 of A-Z a-z 0-9 _ - */
 bool
@@ -19,8 +27,10 @@ nick_valid(const char *s)
 
 	if (n == 0 || n > PROTO_NICK_MAX)
 		return false;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_-") == n;
+	for (size_t i = 0; i < n; i++)
+		if (!nick_char(s[i]))
+			return false;
+	return true;
 }
 
 /* "guest" and digits, in any case: kept for automatic names. */
@@ -74,18 +84,23 @@ proto_duration(char *buf, size_t size, long long s)
 
 /*
  * How much of s[0..n) to keep so that it fits max bytes without ending
- * inside a UTF-8 character: n if it fits, else max less any
- * continuation bytes (10xxxxxx) and the lead byte they follow.
+ * inside a UTF-8 character: n if it fits, else max, less the start of a
+ * character that would not end by max.  Only s[0..max) is read, so s
+ * may be a buffer that holds just that much (what vsnprintf() left).
  */
 size_t
 proto_cut(const char *s, size_t n, size_t max)
 {
-	size_t k;
+	unsigned char lead;
+	size_t k = max, need;
 
 	if (n <= max)
 		return n;
-	k = max;
-	while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+	while (k > 0 && max - k < 3 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
 		k--;
-	return k;
+	if (k == 0)
+		return 0;
+	lead = (unsigned char)s[k - 1];
+	need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	return k - 1 + need > max ? k - 1 : max;
 }

@@ -22,6 +22,7 @@
 #define PROTO_SECONDS_ERR "ERR SECONDS must be a whole number from 0 (no " \
 	"timeout) to 604800"
 
+bool	nick_char(char);
 bool	nick_valid(const char *);
 bool	nick_reserved(const char *);
 int	proto_seconds(const char *, size_t, uint32_t *);

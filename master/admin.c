@@ -91,7 +91,7 @@ admin_timeout(struct child *c, struct msg *m)
 {
 	struct child *t;
 	uint32_t secs;
-	bool bad;
+	bool bad, had;
 
 	t = admin_target(c, "timeout", m, &bad);
 	if (bad || msg_u32(m, &secs) == -1 || msg_end(m) == -1 ||
@@ -99,15 +99,19 @@ admin_timeout(struct child *c, struct msg *m)
 		return -1;
 	if (t == NULL)
 		return 0;
+	had = t->client.read_timeout != 0;
 	t->client.read_timeout = secs;
 	(void)fan_send(t, MSG_SET_TIMEOUT,
 	    &(struct iovec){ &secs, sizeof(secs) }, 1);
 	log_notice("client #%u (%s): read timeout set to %lu s by #%u (%s)",
 	    t->client.id, t->client.nick, (unsigned long)secs, c->client.id,
 	    c->client.nick);
-	if (secs == 0)
+	if (secs == 0 && had)
 		fan_line(t, "*** your read timeout was turned off by %s",
 		    c->client.nick);
+	else if (secs == 0)		/* nothing changed for it */
+		fan_line(t, "*** you still have no read timeout (%s set it "
+		    "to 0)", c->client.nick);
 	else
 		fan_line(t, "*** your read timeout was set to %lu s by %s: "
 		    "send a line at least that often", (unsigned long)secs,

@@ -201,7 +201,12 @@ chat_who(struct child *c, struct msg *m)
 	return 0;
 }
 
-/* MSG_BYE, MSG_EXPIRED: the worker's last word on its client. */
+/*
+ * MSG_BYE, MSG_EXPIRED: the worker's last word on its client.  Frames
+ * are handled in order, so the answers to everything the client sent
+ * before are queued already: MSG_DONE tells the worker so, and it says
+ * goodbye after them.
+ */
 int
 chat_bye(struct child *c, struct msg *m)
 {
@@ -216,5 +221,6 @@ chat_bye(struct child *c, struct msg *m)
 	memcpy(why, p, len);
 	why[len] = '\0';
 	chat_leave(c, len == 0 ? "quit" : why);
+	fan_control(c, MSG_DONE);
 	return 0;
 }

@@ -35,6 +35,7 @@
 #include "fan.h"
 #include "log.h"
 #include "os.h"
+#include "proto.h"
 
 #define LINE_MAX_LEN		1024	/* a formatted line, CRLF included */
 #define FAN_NS_PER_CLIENT	5000	/* hold after a fan-out, per client */
@@ -214,8 +215,8 @@ fan_vformat(char *buf, size_t size, const char *fmt, va_list ap)
 
 	if (n < 0)
 		n = 0;
-	if ((size_t)n > size - 3)
-		n = (int)(size - 3);
+	if ((size_t)n > size - 3)	/* cut, never inside a character */
+		n = (int)proto_cut(buf, (size_t)n, size - 3);
 	buf[n++] = '\r';
 	buf[n++] = '\n';
 	return (size_t)n;

@@ -67,7 +67,7 @@ make_password_file() {
 	fc_next b '^ERR /timeout is for operators: /oper PASSWORD first$'
 	fc_send a "/timeout guest3 0"
 	fc_next a '^\*\*\* read timeout of guest3 is now off$'
-	fc_next c '^\*\*\* your read timeout was turned off by guest1$'
+	fc_next c '^\*\*\* you still have no read timeout \(guest1 set it to 0\)$'
 	# Nobody else heard any of it.
 	fc_quiet b a
 	fc_log_has 'notice \[[0-9]+\] client #1 \(guest1\) from 127\.0\.0\.1:[0-9]+ is now an operator$'
@@ -135,7 +135,7 @@ make_password_file() {
 	fc_next a '^\*\*\* no password needed: everyone may /kick and /timeout here \(admin = everyone\)$'
 	fc_send b "/timeout guest1 0"
 	fc_next b '^\*\*\* read timeout of guest1 is now off$'
-	fc_next a '^\*\*\* your read timeout was turned off by guest2$'
+	fc_next a '^\*\*\* you still have no read timeout \(guest2 set it to 0\)$'
 	fc_send b "/kick guest1"
 	fc_next a '^\*\*\* you were kicked by guest2$'
 	fc_eof a
@@ -241,7 +241,7 @@ make_password_file() {
 	[ "${WHO_TMO[guest2]}" = 2s ]
 	[ "${WHO_TMO[guest1]}" = none ]
 	[ "${WHO_TMO[guest3]}" = none ]
-	fc_next b '^\*\*\* read timeout \(2 s\)$'
+	fc_next b '^\*\*\* read timeout \(2 s\): you sent no line for 2 s, so the server is closing your connection$'
 	t1=${EPOCHREALTIME/./}
 	echo "expired after $(((t1 - t0) / 1000)) ms" >&2
 	((t1 - t0 >= 1500000 && t1 - t0 < 5000000))
@@ -270,7 +270,7 @@ make_password_file() {
 	fc_send b "keeping alive"
 	t0=${EPOCHREALTIME/./}
 	fc_next a '^<guest2> keeping alive$'
-	fc_next b '^\*\*\* read timeout \(2 s\)$'
+	fc_next b '^\*\*\* read timeout \(2 s\): you sent no line for 2 s, so the server is closing your connection$'
 	t1=${EPOCHREALTIME/./}
 	echo "expired $(((t1 - t0) / 1000)) ms after the last line" >&2
 	((t1 - t0 >= 1500000 && t1 - t0 < 5000000))
@@ -302,7 +302,7 @@ make_password_file() {
 	fc_send a "/timeout guest2 99999999999999999999"
 	fc_next a '^ERR '
 	fc_send a "/timeout guest2"
-	fc_next a '^ERR usage: /timeout NICK\|#ID SECONDS - set someone.s read timeout, 0 = none \(operators\)$'
+	fc_next a '^ERR usage: /timeout NICK\|#ID SECONDS - set someone.s read timeout, 0 = none \(anyone here\)$'
 	fc_send a "/timeout nobody 5"
 	fc_next a '^ERR no such client: nobody \(see /who\)$'
 	fc_send a "/timeout #2 604800"
@@ -332,7 +332,7 @@ make_password_file() {
 	t0=${EPOCHREALTIME/./}
 	[ "${WHO_TMO[guest2]}" = 2s ]
 	[ "${WHO_TMO[guest1]}" = none ]
-	fc_next a '^\*\*\* read timeout \(2 s\)$'
+	fc_next a '^\*\*\* read timeout \(2 s\): you sent no line for 2 s, so the server is closing your connection$'
 	t1=${EPOCHREALTIME/./}
 	((t1 - t0 >= 1500000 && t1 - t0 < 5000000))
 	fc_eof a
@@ -363,7 +363,7 @@ make_password_file() {
 	fc_send a "/kick guest2"
 	fc_expect b '^\*\*\* you were kicked by guest1$'
 	fc_send c "/timeout guest3 1"
-	fc_expect c '^\*\*\* read timeout \(1 s\)$'
+	fc_expect c '^\*\*\* read timeout \(1 s\): you sent no line for 1 s, so the server is closing your connection$'
 	fc_send a "/pipe cat meow"
 	fc_expect a '^\[cat\] meow$'
 	fc_expect a '^\*\*\* end of /pipe cat$'

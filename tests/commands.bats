@@ -64,7 +64,7 @@ local_addr() {
 	fc_send a "/help who"
 	fc_next_is a 'usage: /who - list everyone connected'
 	fc_send a "/help nosuch"
-	fc_next_is a 'ERR no command /nosuch; type /help for the list'
+	fc_next_is a 'ERR unknown command /nosuch; type /help for the list'
 	fc_stop_clean
 }
 
@@ -114,15 +114,19 @@ local_addr() {
 	fc_next_is b '*** guest1 is now known as alice'
 	fc_next_is c '*** guest1 is now known as alice'
 	fc_send b "/nick abcdefghijklmnopq"		# 17: too long
-	fc_next_is b "$usage"
+	fc_next_is b 'ERR nick too long: 17 characters, at most 16'
 	fc_send b "/nick bad!name"
-	fc_next_is b "$usage"
+	fc_next_is b "ERR a nick cannot contain '!'; use A-Z a-z 0-9 _ -"
 	fc_send b "/nick b.ob"
-	fc_next_is b "$usage"
+	fc_next_is b "ERR a nick cannot contain '.'; use A-Z a-z 0-9 _ -"
 	fc_send b $'/nick caf\xc3\xa9'
-	fc_next_is b "$usage"
+	fc_next_is b $'ERR a nick cannot contain \'\xc3\xa9\'; use A-Z a-z 0-9 _ -'
+	fc_send b $'/nick \xc3\xbcn\xc3\xaf'
+	fc_next_is b $'ERR a nick cannot contain \'\xc3\xbc\'; use A-Z a-z 0-9 _ -'
+	fc_send b $'/nick \xf0\x9f\x98\x80'
+	fc_next_is b $'ERR a nick cannot contain \'\xf0\x9f\x98\x80\'; use A-Z a-z 0-9 _ -'
 	fc_send b "/nick two words"
-	fc_next_is b "$usage"
+	fc_next_is b 'ERR a nick cannot contain blanks; use A-Z a-z 0-9 _ -'
 	fc_send b "/nick"				# empty
 	fc_next_is b "$usage"
 	fc_send b "/nick    "
@@ -367,5 +371,51 @@ local_addr() {
 	fc_next b '^#1 +guest1 +pid [0-9]+ .* timeout none  \(operator\)$'
 	fc_next b '^#2 +guest2 +pid [0-9]+ .* timeout none  \(you\)$'
 	fc_next_is b '*** end of /who (2 clients)'
+	fc_stop_clean
+}
+
+@test "a flooding client is told once that it is slowed and that nothing is lost" {
+	local i lines=()
+	fc_start -o flood_rate=50 -o flood_burst=5
+	fc_connect a
+	fc_connect b
+	fc_expect a '^\*\*\* guest2 joined$'
+	for i in $(seq 1 30); do
+		lines+=("paste-$i")
+	done
+	fc_send b "${lines[@]}"			# one write of 30 lines
+	fc_next_is b '*** slow down: more than 5 lines at once; the rest are read at 50 a second, and none is lost'
+	for i in $(seq 1 30); do
+		fc_next_is a "<guest2> paste-$i"
+	done
+	# once per burst: nothing more to b
+	fc_quiet b a
+	fc_stop_clean
+}
+
+@test "/help says who may /kick under this admin mode; /help bogus and /bogus say the same" {
+	fc_start -o admin=everyone
+	fc_connect a
+	fc_send a /help
+	fc_expect a '^/kick +NICK\|#ID \[reason\] disconnect someone \(anyone here\)$'
+	fc_expect a '^/oper +PASSWORD +become an operator \(not needed here: anyone may /kick and /timeout\)$'
+	fc_expect a '^\*\*\* end of /help$'
+	fc_send a '/help bogus' '/bogus'
+	fc_next_is a 'ERR unknown command /bogus; type /help for the list'
+	fc_next_is a 'ERR unknown command /bogus; type /help for the list'
+	fc_stop_clean
+}
+
+@test "a read timeout says why and after how long; turning off a timeout one does not have says so" {
+	fc_start -o admin=everyone
+	fc_connect a
+	fc_connect b
+	fc_expect a '^\*\*\* guest2 joined$'
+	fc_send a '/timeout guest2 0'
+	fc_next_is b '*** you still have no read timeout (guest1 set it to 0)'
+	fc_send a '/timeout guest2 1'
+	fc_next b '^\*\*\* your read timeout was set to 1 s by guest1: '
+	fc_next_is b '*** read timeout (1 s): you sent no line for 1 s, so the server is closing your connection'
+	fc_eof b
 	fc_stop_clean
 }

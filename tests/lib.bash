@@ -8,6 +8,8 @@
 #   fc_expect NAME REGEX     read lines until one matches (FC_LINE holds it)
 #   fc_next NAME REGEX       the very next line must match
 #   fc_next_is NAME TEXT     the very next line must be exactly TEXT
+#   next_bytes_are NAME BYTES  the very next bytes must be exactly BYTES
+#   next_hex NAME N          the next N bytes, as hex
 #   fc_quiet NAME OTHER      prove NAME got nothing: OTHER sends a marker,
 #                            NAME's next line must be that marker
 #   fc_quiet_all FROM NICK NAME...  fc_quiet for several at once
@@ -74,6 +76,11 @@ fc_start() {
 	[ -n "$FC_PID" ] && [ -n "$FC_PORT" ]
 }
 
+# What a server with telnet_negotiation on (the default) sends first:
+# IAC DO TIMING-MARK, which a telnet client answers, and a CR that
+# takes a terminal's cursor back so that the greeting hides it.
+FC_TELNET_ASK=$'\xff\xfd\x06\r'
+
 # Open a client connection called NAME and read its greeting.
 fc_connect() {
 	fc_connect_raw "$@" || return 1
@@ -101,11 +108,35 @@ fc_send_raw() {
 	printf "$@" >&"${FC_FD[$name]}"
 }
 
-# Read one line (CR stripped) into FC_LINE within SECS; 1 on timeout/EOF.
+# Read one line into FC_LINE within SECS; 1 on timeout/EOF.  The CR at
+# its end is stripped, and so is the telnet question before a greeting:
+# tests that check those bytes read them with next_bytes_are.
 fc_read() {
 	local name=$1 secs=${2:-$FC_TIMEOUT}
 	IFS= read -r -t "$secs" -u "${FC_FD[$name]}" FC_LINE || return 1
 	FC_LINE=${FC_LINE%$'\r'}
+	FC_LINE=${FC_LINE#"$FC_TELNET_ASK"}
+}
+
+# The next N bytes NAME receives, exactly, as hex (bash's read would
+# hide NUL bytes, so this reads with dd, one byte at a time).
+next_hex() {
+	timeout 5 dd bs=1 count="$2" status=none <&"${FC_FD[$1]}" |
+	    od -An -v -tx1 | tr -d ' \n'
+}
+
+# Bytes as hex, the way next_hex prints them.
+hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+
+# The next bytes NAME receives must be exactly TEXT (CRLF included).
+next_bytes_are() {
+	local name=$1 want=$2 got
+	got=$(next_hex "$name" "$(printf '%s' "$want" | wc -c)")
+	[ "$got" = "$(hex "$want")" ] || {
+		printf 'next_bytes_are %s: got %s, wanted %s\n' "$name" "$got" \
+		    "$(hex "$want")" >&2
+		return 1
+	}
 }
 
 # Read lines until one matches REGEX; fail, showing what came, if none.

@@ -376,7 +376,7 @@ touch_and_go() {
 	exec {fd}<>"/dev/tcp/127.0.0.1/$FC_PORT" || return 1
 	IFS= read -r -t "$FC_TIMEOUT" -u "$fd" line || line=
 	exec {fd}>&-
-	[[ $line == '*** welcome'* ]]
+	[[ ${line#"$FC_TELNET_ASK"} == '*** welcome'* ]]
 }
 
 @test "200 connect/disconnect cycles: no descriptor leak, no zombies" {
@@ -448,7 +448,9 @@ tree_but_forker() { fc_tree "$FC_PID" | grep -vx "$1" | sort; }
 		print while <$s>;
 		print "EOF\n";' "$FC_PORT"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} == '*** welcome to forkchat, guest2!'* ]]
+	[[ ${lines[0]#"$FC_TELNET_ASK"} == '*** welcome to forkchat, guest2!'* ]]
+	# what it sent before is answered (nothing), then the goodbye
+	[ "${lines[-2]}" = $'*** goodbye\r' ]
 	[ "${lines[-1]}" = EOF ]
 	fc_next a '^\*\*\* guest2 joined$'
 	fc_next a '^\*\*\* guest2 left \(connection closed\)$'

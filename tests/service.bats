@@ -505,7 +505,8 @@ files_in() { (cd "$1" && find . \( -type f -o -type l \) -printf '%p %m\n' | LC_
 	[ "$status" -eq 0 ]
 	run files_in "$d"
 	echo "$output"
-	[ "$output" = "./etc/forkchat/forkchatd.conf 644
+	[ "$output" = "./etc/forkchat/.installed-dirs 644
+./etc/forkchat/forkchatd.conf 644
 ./etc/forkchat/forkchatd.conf.example 644
 ./usr/lib/systemd/system/forkchatd.service 644
 ./usr/lib/systemd/system/forkchatd.socket 644
@@ -527,6 +528,30 @@ files_in() { (cd "$1" && find . \( -type f -o -type l \) -printf '%p %m\n' | LC_
 	[[ $output == *"kept $d/etc/forkchat/forkchatd.conf"* ]]
 	run files_in "$d"
 	[ "$output" = "./etc/forkchat/forkchatd.conf 644" ]
+	# the directories install made are gone, but the one still in use
+	[ "$(cd "$d" && find . -mindepth 1 -type d | LC_ALL=C sort)" = "./etc
+./etc/forkchat" ]
+	rm "$d/etc/forkchat/forkchatd.conf"
+	run make -s -C "$ROOT" install DESTDIR="$d" PREFIX=/usr
+	run make -s -C "$ROOT" uninstall DESTDIR="$d" PREFIX=/usr
+	[ "$status" -eq 0 ]
+	run files_in "$d"
+	[ "$output" = "./etc/forkchat/forkchatd.conf 644" ]
+}
+
+@test "make uninstall into an existing tree takes away only the directories install made" {
+	local d=$BATS_TEST_TMPDIR/d
+	mkdir -p "$d/usr/sbin" "$d/usr/share/man/man8"
+	run make -s -C "$ROOT" install DESTDIR="$d" PREFIX=/usr
+	[ "$status" -eq 0 ]
+	rm "$d/etc/forkchat/forkchatd.conf"
+	run make -s -C "$ROOT" uninstall DESTDIR="$d" PREFIX=/usr
+	[ "$status" -eq 0 ]
+	[ "$(cd "$d" && find . -mindepth 1 | LC_ALL=C sort)" = "./usr
+./usr/sbin
+./usr/share
+./usr/share/man
+./usr/share/man/man8" ]
 }
 
 # --- the log under journald ----------------------------------------------

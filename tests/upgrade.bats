@@ -5,8 +5,8 @@
 # directory, and the test installs another build at that path (as
 # `make install` would) before the signal: build/next (another version
 # string), and two that cannot take over, build/next-snap (a snapshot
-# layout it does not read) and build/next-chan (a channel protocol two
-# versions on), which hand the server back to the old binary.
+# layout it does not read) and build/next-chan (a channel protocol far
+# ahead), which hand the server back to the old binary.
 # shellcheck disable=SC2030,SC2031 # the socket test sets lib.bash's FC_*
 
 load lib
@@ -278,7 +278,7 @@ still_serving() {
 	still_serving "$pid" "$fds" "another snapshot"
 	install_bin "$VARIANTS/next-chan/forkchatd"
 	upgrade 2
-	fc_log_has ' error \[[0-9]+\] upgrade failed: worker [0-9]+ speaks channel protocol 1; this binary serves 2 and 3; '
+	fc_log_has ' error \[[0-9]+\] upgrade failed: worker [0-9]+ speaks channel protocol [0-9]+; this binary serves 98 and 99; '
 	still_serving "$pid" "$fds" "another protocol"
 	# And a good one still goes through after all that.
 	install_bin "$VARIANTS/next/forkchatd"

@@ -17,7 +17,7 @@
  *
  * Public: client_init, client_start, client_relay, client_kicked,
  * client_shutdown, client_oper_result, client_set_timeout,
- * client_reconfigure, client_orphaned; for the poll loop client_refill,
+ * client_reconfigure, client_orphaned, client_master_done; for the poll loop client_refill,
  * client_pollfd, client_read, client_parse, client_check_queue,
  * client_write, client_deadline, client_tick, client_gone,
  * client_overdue; pure: client_flood_refill, client_flood_due,
@@ -103,7 +103,18 @@ client_init(struct client *c, const struct config *cfg, struct out *out)
 	c->fd = -1;
 }
 
-/* Close the socket, once; what is queued for it is thrown away. */
+/* Say the last line now: what is queued goes out, then the socket closes. */
+static void
+client_closing(struct client *c, int64_t now)
+{
+	c->state = CLIENT_CLOSING;
+	c->close_by = now + (int64_t)c->cfg->shutdown_grace * 1000;
+}
+
+/*
+ * Close the socket, once; what is queued for it is thrown away, and a
+ * job still running has nobody to tell (it is reaped before we exit).
+ */
 static void
 client_drop(struct client *c)
 {
@@ -111,6 +122,10 @@ client_drop(struct client *c)
 		(void)close(c->fd);
 	c->fd = -1;
 	out_close_client(c->out);
+	if (c->state != CLIENT_ACTIVE)
+		pipe_abort();
+	if (c->state == CLIENT_ANSWERING)	/* time to reap the job */
+		client_closing(c, os_now_ms());
 }
 
 /* The client is leaving: tell the master why, flush or not, then exit. */
@@ -122,10 +137,37 @@ client_close(struct client *c, const char *why, bool flush)
 	if (why[0] != '\0')		/* "": the master knows already */
 		out_send_text(c->out, MSG_BYE, why, strlen(why));
 	pipe_abort();			/* reaped before we exit */
-	c->state = CLIENT_CLOSING;
-	c->close_by = os_now_ms() + (int64_t)c->cfg->shutdown_grace * 1000;
+	client_closing(c, os_now_ms());
 	if (!flush)
 		client_drop(c);
+}
+
+/*
+ * The client leaves by itself: the master hears why, and the answers
+ * to what it sent before still reach it (client_tick says goodbye once
+ * they have, or once waiting for them is past shutdown_grace).
+ */
+static void
+client_leave(struct client *c, const char *why, int64_t now)
+{
+	if (c->state != CLIENT_ACTIVE)
+		return;
+	out_send_text(c->out, MSG_BYE, why, strlen(why));
+	c->state = CLIENT_ANSWERING;
+	c->master_done = false;
+	c->answer_by = now + (int64_t)c->cfg->shutdown_grace * 1000;
+}
+
+/* Answered: every answer is queued, the goodbye after them. */
+static void
+client_answered(struct client *c, int64_t now)
+{
+	if (c->state != CLIENT_ANSWERING || pipe_busy() ||
+	    (!c->master_done && now < c->answer_by))
+		return;
+	out_say(c->out, "*** goodbye");
+	client_closing(c, now);
+	client_check_queue(c);
 }
 
 /* A line that did not fit in the client's queue: it is too slow. */
@@ -134,14 +176,36 @@ client_check_queue(struct client *c)
 {
 	char why[80];
 
-	if (!c->out->full || c->state != CLIENT_ACTIVE)
+	if (!c->out->full || c->state == CLIENT_NONE)
 		return;
+	if (c->state != CLIENT_ACTIVE) {	/* the master has heard */
+		client_drop(c);
+		return;
+	}
 	(void)snprintf(why, sizeof(why), "too slow: %zu bytes unread",
 	    c->out->unread);
 	client_close(c, why, false);
 }
 
-/* The master handed us the client on fd: greet it. */
+/* What the line reader owes the client in telnet, queued for it. */
+static void
+client_answer(struct client *c)
+{
+	const char *p;
+	size_t len;
+
+	p = line_replies(&c->lr, &len);
+	if (len > 0)
+		out_tell(c->out, p, len);
+}
+
+/*
+ * The master handed us the client on fd: greet it.  With telnet
+ * negotiation, IAC DO TIMING-MARK goes first (a telnet client answers,
+ * and is then asked for binary mode); the CR after it sends a raw
+ * client's cursor back, so that the greeting hides the two bytes a
+ * terminal shows for it.
+ */
 void
 client_start(struct client *c, int fd, uint32_t id, unsigned read_timeout,
     const char *nick, int64_t now)
@@ -152,9 +216,13 @@ client_start(struct client *c, int fd, uint32_t id, unsigned read_timeout,
 	c->last_line = c->flood.at = now;
 	c->flood.tokens = (int64_t)c->cfg->flood_burst * 1000;
 	line_init(&c->lr, c->cfg->max_line);
+	line_answer(&c->lr, c->cfg->telnet_negotiation);
 	out_open_client(c->out, id, c->cfg->max_output_queue);
 	if (sock_tune_client(fd) == -1)
 		log_debug("client #%u: setsockopt: %s", id, strerror(errno));
+	client_answer(c);
+	if (c->cfg->telnet_negotiation)
+		out_tell(c->out, "\r", 1);
 	out_say(c->out, "*** welcome to forkchat, %s! You are client #%u. "
 	    "Type /help for commands.", nick, id);
 	client_check_queue(c);
@@ -172,6 +240,8 @@ client_relay(struct client *c, const char *p, size_t len)
 void
 client_kicked(struct client *c, const char *p, size_t len)
 {
+	if (c->state == CLIENT_ANSWERING)
+		c->master_done = true;	/* it will not answer our MSG_BYE */
 	if (c->state != CLIENT_ACTIVE)
 		return;
 	out_tell(c->out, p, len);
@@ -184,6 +254,10 @@ client_kicked(struct client *c, const char *p, size_t len)
 void
 client_shutdown(struct client *c)
 {
+	if (c->state == CLIENT_ANSWERING) {	/* no more waiting */
+		c->master_done = true;
+		pipe_abort();
+	}
 	out_say(c->out, "*** server shutting down");
 	client_check_queue(c);
 	client_close(c, "", true);
@@ -232,6 +306,13 @@ client_reconfigure(struct client *c, const struct config *cfg, int64_t now)
 	c->flood.at = now;
 }
 
+/* MSG_DONE: the master has sent everything for this client. */
+void
+client_master_done(struct client *c)
+{
+	c->master_done = true;
+}
+
 /* The master is gone: one last line, straight to the socket. */
 void
 client_orphaned(struct client *c)
@@ -251,6 +332,8 @@ client_refill(struct client *c, int64_t now)
 	c->flood.tokens = client_flood_refill(c->flood.tokens,
 	    now - c->flood.at, c->cfg->flood_rate, c->cfg->flood_burst);
 	c->flood.at = now;
+	if (c->flood.tokens >= (int64_t)c->cfg->flood_burst * 1000)
+		c->flood_told = false;	/* full again: the burst is over */
 }
 
 /* May the client send another line now? */
@@ -285,9 +368,25 @@ client_pollfd(const struct client *c, struct pollfd *pfd, int64_t now)
 	pfd->revents = 0;
 }
 
+/*
+ * A /pipe program that could not start: the operator's to fix, so the
+ * log gets the path and the reason, at warning once per client (it may
+ * try again and again), and the client only that it failed.
+ */
+static void
+client_pipe_failed(struct client *c, const struct command_ctx *ctx,
+    const struct pipe_prog *prog, int err)
+{
+	log_msg(c->pipe_warned ? LL_DEBUG : LL_WARNING, "client #%u: /pipe "
+	    "%s: cannot run %s: %s", c->out->id, prog->name, prog->argv[0],
+	    strerror(err));
+	c->pipe_warned = true;
+	command_pipe_failed(ctx, prog);
+}
+
 /* Run one line through command.c and do what it asks. */
 static void
-client_command(struct client *c, const char *line, size_t len)
+client_command(struct client *c, const char *line, size_t len, int64_t now)
 {
 	struct command_ctx ctx = { .cfg = c->cfg, .out = c->out,
 	    .job_running = pipe_busy() };
@@ -297,8 +396,7 @@ client_command(struct client *c, const char *line, size_t len)
 	case COMMAND_DONE:
 		break;
 	case COMMAND_QUIT:
-		client_check_queue(c);	/* a goodbye that did not fit */
-		client_close(c, res.reason, true);
+		client_leave(c, res.reason, now);
 		break;
 	case COMMAND_HOLD:
 		c->oper_pending = true;	/* one guess at a time */
@@ -306,7 +404,10 @@ client_command(struct client *c, const char *line, size_t len)
 	case COMMAND_PIPE:
 		if (pipe_start(c->out, c->cfg, res.prog, res.text,
 		    res.len) == -1)
-			command_pipe_failed(&ctx, res.prog, errno);
+			client_pipe_failed(c, &ctx, res.prog, errno);
+		break;
+	case COMMAND_PIPE_STOP:
+		pipe_stop(now);
 		break;
 	}
 }
@@ -321,15 +422,33 @@ client_line(struct client *c, enum line_result r, int64_t now)
 		c->flood.tokens -= 1000;
 	c->last_line = now;
 	if (r == LINE_TOOLONG)
-		out_say(c->out, "ERR line too long (max %zu bytes); the rest "
-		    "of it is discarded", c->cfg->max_line);
+		out_say(c->out, "ERR line too long (max %zu bytes); none of "
+		    "it was sent", c->cfg->max_line);
 	else
-		client_command(c, c->lr.buf, c->lr.len);
+		client_command(c, c->lr.buf, c->lr.len, now);
 	client_check_queue(c);
 	/* Keep the master's idea of "idle" honest, cheaply. */
 	if (c->state == CLIENT_ACTIVE && c->out->frames == before &&
 	    now - c->out->sent_at >= IDLE_NOTE_MS)
 		out_send_text(c->out, MSG_ACTIVE, NULL, 0);
+}
+
+/*
+ * Lines are waiting and the bucket is empty: say so, once a burst, so
+ * that a paste of many lines is not met with silence.
+ */
+static void
+client_flood_note(struct client *c)
+{
+	if (c->flood_told || c->state != CLIENT_ACTIVE ||
+	    c->inoff == c->inlen || c->cfg->flood_rate == 0 ||
+	    c->flood.tokens >= 1000)
+		return;
+	c->flood_told = true;
+	out_say(c->out, "*** slow down: more than %u lines at once; the rest "
+	    "are read at %u a second, and none is lost", c->cfg->flood_burst,
+	    c->cfg->flood_rate);
+	client_check_queue(c);
 }
 
 /* Parse what was read, as far as the flood budget allows. */
@@ -339,15 +458,18 @@ client_parse(struct client *c, int64_t now)
 	enum line_result r;
 	size_t used;
 
+	client_flood_note(c);
 	while (c->inoff < c->inlen && client_may_read(c, now)) {
 		r = line_feed(&c->lr, c->in + c->inoff, c->inlen - c->inoff,
 		    &used);
 		c->inoff += used;
+		client_answer(c);	/* before the line: in order */
 		if (r == LINE_OK || r == LINE_TOOLONG)
 			client_line(c, r, now);
 		else if (r == LINE_NOMEM)
 			client_close(c, "out of memory", false);
 	}
+	client_flood_note(c);
 }
 
 /* The socket is ready (revents from poll): read, then parse. */
@@ -356,6 +478,12 @@ client_read(struct client *c, short revents, int64_t now)
 {
 	ssize_t n;
 
+	/* Not read any more, but reset: nobody is left to answer. */
+	if (c->fd != -1 && c->state != CLIENT_ACTIVE &&
+	    (revents & (POLLERR | POLLHUP))) {
+		client_drop(c);
+		return;
+	}
 	if (c->fd == -1 || c->state != CLIENT_ACTIVE ||
 	    !(revents & (POLLIN | POLLHUP | POLLERR)))
 		return;
@@ -366,8 +494,8 @@ client_read(struct client *c, short revents, int64_t now)
 		c->inoff = 0;
 		c->inlen = (size_t)n;
 		client_parse(c, now);
-	} else if (n == 0) {
-		client_close(c, "connection closed", false);
+	} else if (n == 0) {		/* it may still read: answer it */
+		client_leave(c, "connection closed", now);
 	} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 		client_close(c, errno == ECONNRESET ? "connection reset" :
 		    strerror(errno), false);
@@ -406,7 +534,9 @@ client_expire(struct client *c)
 {
 	char why[64];
 
-	out_say(c->out, "*** read timeout (%u s)", c->read_timeout);
+	out_say(c->out, "*** read timeout (%u s): you sent no line for %u "
+	    "s, so the server is closing your connection", c->read_timeout,
+	    c->read_timeout);
 	client_check_queue(c);
 	(void)snprintf(why, sizeof(why), "read timeout after %u s",
 	    c->read_timeout);
@@ -427,6 +557,8 @@ client_deadline(const struct client *c, int64_t now)
 	if (c->state == CLIENT_ACTIVE)
 		d = nearer(d, client_flood_due(c->flood.tokens,
 		    c->cfg->flood_rate, now));
+	if (c->state == CLIENT_ANSWERING && !c->master_done)
+		d = nearer(d, c->answer_by);
 	if (c->state == CLIENT_CLOSING)
 		d = nearer(d, c->close_by);
 	return nearer(d, c->hold_until);
@@ -444,6 +576,7 @@ client_tick(struct client *c, int64_t now)
 		c->hold_until = 0;
 		c->last_line = now;	/* it may have typed meanwhile */
 	}
+	client_answered(c, now);
 	if (c->state == CLIENT_CLOSING &&
 	    (c->out->to_client.len == 0 || now >= c->close_by))
 		client_drop(c);

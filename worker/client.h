@@ -7,7 +7,12 @@
  * master then sends, and in its poll loop client_pollfd(), client_read(),
  * client_parse(), client_write(), client_deadline() and client_tick().
  * client_gone() says when the client is closed and only the exit is
- * left to the worker.  Times are os_now_ms() milliseconds; a deadline
+ * left to the worker.
+ *
+ * A client that leaves by itself (/quit, or closing its side of the
+ * connection) is answered first: everything it sent before is, the
+ * master's answers until its MSG_DONE and a /pipe job's output until
+ * the job ends, then "*** goodbye", then the socket is closed.  Times are os_now_ms() milliseconds; a deadline
  * of 0 means none.
  *
  * The flood bucket, the read timeout and the /oper pacing are pure
@@ -29,6 +34,7 @@
 enum client_state {
 	CLIENT_NONE,		/* no client yet: the worker is a spare */
 	CLIENT_ACTIVE,		/* serving it */
+	CLIENT_ANSWERING,	/* it left: answers to what it sent still come */
 	CLIENT_CLOSING		/* flushing a last line, then exit */
 };
 
@@ -50,9 +56,13 @@ struct client {
 	int64_t	 last_line;		/* it last sent a line */
 	struct flood flood;
 	int64_t	 close_by;		/* CLIENT_CLOSING gives up then */
+	int64_t	 answer_by;		/* CLIENT_ANSWERING: the master's */
+	bool	 master_done;		/* MSG_DONE: the master said all */
 	int64_t	 hold_until;		/* wrong passwords: read nothing till */
 	unsigned oper_failures;
 	bool	 oper_pending;		/* /oper sent: read nothing till */
+	bool	 flood_told;		/* told it is slowed, this burst */
+	bool	 pipe_warned;		/* a /pipe failure logged at warning */
 };
 
 void	client_init(struct client *, const struct config *, struct out *);
@@ -65,6 +75,7 @@ void	client_oper_result(struct client *, bool, int64_t);
 void	client_set_timeout(struct client *, unsigned, int64_t);
 void	client_reconfigure(struct client *, const struct config *, int64_t);
 void	client_orphaned(struct client *);
+void	client_master_done(struct client *);
 
 void	client_refill(struct client *, int64_t);
 void	client_pollfd(const struct client *, struct pollfd *, int64_t);

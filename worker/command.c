@@ -28,7 +28,12 @@ struct command {
 	const char *args;
 	const char *help;
 	cmd_fn	  *run;
+	int	   role;		/* ROLE_*: how /help tells who may */
 };
+
+#define ROLE_ANYONE	0
+#define ROLE_OPERATOR	1		/* /kick, /timeout */
+#define ROLE_OPER	2		/* /oper itself */
 
 static cmd_fn cmd_help;
 static cmd_fn cmd_nick;
@@ -42,23 +47,29 @@ static cmd_fn cmd_pipe;
 static cmd_fn cmd_ps;
 static cmd_fn cmd_stats;
 static cmd_fn cmd_oper;
+static void pipe_list(const struct command_ctx *);
 
 static const struct command commands[] = {
-	{ "help", "[command]", "list the commands, or explain one", cmd_help },
+	{ "help", "[command]", "list the commands, or explain one",
+	    cmd_help, ROLE_ANYONE },
 	{ "nick", "NAME", "change your nick (1-16 of A-Z a-z 0-9 _ -)",
-	    cmd_nick },
-	{ "who", "", "list everyone connected", cmd_who },
-	{ "msg", "NICK|#ID text", "send text to one person only", cmd_msg },
-	{ "me", "text", "tell everyone what you are doing", cmd_me },
-	{ "kick", "NICK|#ID [reason]", "disconnect someone (operators)",
-	    cmd_kick },
-	{ "timeout", "NICK|#ID SECONDS",
-	    "set someone's read timeout, 0 = none (operators)", cmd_timeout },
-	{ "pipe", "NAME text", "run a configured program on text", cmd_pipe },
-	{ "ps", "", "list the server's processes", cmd_ps },
-	{ "stats", "", "show the server's counters", cmd_stats },
-	{ "oper", "PASSWORD", "become an operator", cmd_oper },
-	{ "quit", "[message]", "leave the chat", cmd_quit },
+	    cmd_nick, ROLE_ANYONE },
+	{ "who", "", "list everyone connected", cmd_who, ROLE_ANYONE },
+	{ "msg", "NICK|#ID text", "send text to one person only",
+	    cmd_msg, ROLE_ANYONE },
+	{ "me", "text", "tell everyone what you are doing", cmd_me,
+	    ROLE_ANYONE },
+	{ "kick", "NICK|#ID [reason]", "disconnect someone", cmd_kick,
+	    ROLE_OPERATOR },
+	{ "timeout", "NICK|#ID SECONDS", "set someone's read timeout, 0 = "
+	    "none", cmd_timeout, ROLE_OPERATOR },
+	{ "pipe", "NAME text|stop", "run a configured program on text",
+	    cmd_pipe, ROLE_ANYONE },
+	{ "ps", "", "list the server's processes", cmd_ps, ROLE_ANYONE },
+	{ "stats", "", "show the server's counters", cmd_stats,
+	    ROLE_ANYONE },
+	{ "oper", "PASSWORD", "become an operator", cmd_oper, ROLE_OPER },
+	{ "quit", "[message]", "leave the chat", cmd_quit, ROLE_ANYONE },
 };
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
@@ -74,13 +85,34 @@ command_find(const char *name, size_t len)
 	return NULL;
 }
 
+/* Who may use c, as /help says it under this server's admin mode. */
+static const char *
+command_role(const struct command_ctx *ctx, const struct command *c)
+{
+	bool everyone = ctx->cfg->admin == ADMIN_EVERYONE;
+
+	if (c->role == ROLE_OPERATOR)
+		return everyone ? " (anyone here)" : " (operators)";
+	if (c->role == ROLE_OPER && everyone)
+		return " (not needed here: anyone may /kick and /timeout)";
+	return "";
+}
+
 /* Answer a misuse with the command's usage. */
 static enum command_do
 command_usage(const struct command_ctx *ctx, const struct command *c)
 {
-	out_say(ctx->out, "ERR usage: /%s%s%s - %s", c->name,
-	    *c->args ? " " : "", c->args, c->help);
+	out_say(ctx->out, "ERR usage: /%s%s%s - %s%s", c->name,
+	    *c->args ? " " : "", c->args, c->help, command_role(ctx, c));
 	return COMMAND_DONE;
+}
+
+/* The one answer to a command that does not exist. */
+static void
+command_unknown(const struct command_ctx *ctx, const char *name, size_t len)
+{
+	out_say(ctx->out, "ERR unknown command /%.*s; type /help for the list",
+	    (int)proto_cut(name, len, 32), name);
 }
 
 /* A frame for the master: a str field (word), then a text field (rest). */
@@ -129,12 +161,14 @@ command_help_one(const struct command_ctx *ctx, const char *name,
 		name++;
 		len--;
 	}
-	if ((c = command_find(name, len)) == NULL)
-		out_say(ctx->out, "ERR no command /%.*s; type /help for the "
-		    "list", (int)proto_cut(name, len, 32), name);
-	else
-		out_say(ctx->out, "usage: /%s%s%s - %s", c->name,
-		    *c->args ? " " : "", c->args, c->help);
+	if ((c = command_find(name, len)) == NULL) {
+		command_unknown(ctx, name, len);
+		return;
+	}
+	out_say(ctx->out, "usage: /%s%s%s - %s%s", c->name,
+	    *c->args ? " " : "", c->args, c->help, command_role(ctx, c));
+	if (c->run == cmd_pipe)
+		pipe_list(ctx);
 }
 
 /* "/help [command]" */
@@ -149,12 +183,46 @@ cmd_help(const struct command_ctx *ctx, const struct command *self,
 		return COMMAND_DONE;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		out_say(ctx->out, "/%-7s %-17s %s", commands[i].name,
-		    commands[i].args, commands[i].help);
+		out_say(ctx->out, "/%-7s %-17s %s%s", commands[i].name,
+		    commands[i].args, commands[i].help,
+		    command_role(ctx, &commands[i]));
 	out_say(ctx->out, "Any other line goes to everyone; start it with // "
 	    "to send a line that begins with /.");
 	out_say(ctx->out, "*** end of /help");
 	return COMMAND_DONE;
+}
+
+/*
+ * Why name (len bytes of valid UTF-8) is no nick, told to the client;
+ * false if it is one.
+ */
+static bool
+nick_refused(const struct command_ctx *ctx, const char *name, size_t len)
+{
+	size_t i, k;
+
+	for (i = 0; i < len; i++)
+		if (!nick_char(name[i]))
+			break;
+	if (i < len) {
+		/* the whole character, not a byte of it */
+		for (k = 1; i + k < len &&
+		    ((unsigned char)name[i + k] & 0xC0) == 0x80; k++)
+			;
+		if (name[i] == ' ' || name[i] == '\t')
+			out_say(ctx->out, "ERR a nick cannot contain blanks; "
+			    "use A-Z a-z 0-9 _ -");
+		else
+			out_say(ctx->out, "ERR a nick cannot contain '%.*s'; "
+			    "use A-Z a-z 0-9 _ -", (int)k, name + i);
+		return true;
+	}
+	if (len > PROTO_NICK_MAX) {
+		out_say(ctx->out, "ERR nick too long: %zu characters, at most "
+		    "%d", len, PROTO_NICK_MAX);
+		return true;
+	}
+	return false;
 }
 
 /* "/nick NAME": checked here, made unique by the master. */
@@ -162,18 +230,15 @@ static enum command_do
 cmd_nick(const struct command_ctx *ctx, const struct command *self,
     const char *args, size_t len, struct command_result *res)
 {
-	char name[PROTO_NICK_MAX + 1];
 	struct msg_build b;
 
 	(void)res;
-	if (len == 0 || len > PROTO_NICK_MAX)
+	if (len == 0)
 		return command_usage(ctx, self);
-	memcpy(name, args, len);
-	name[len] = '\0';
-	if (!nick_valid(name))
-		return command_usage(ctx, self);
+	if (nick_refused(ctx, args, len))
+		return COMMAND_DONE;
 	msg_b_init(&b);
-	msg_b_str(&b, name, len);
+	msg_b_str(&b, args, len);
 	out_send(ctx->out, MSG_NICK, &b);
 	return COMMAND_DONE;
 }
@@ -261,6 +326,19 @@ pipe_names(const struct config *cfg, char *buf, size_t size)
 		    cfg->pipes[i].name);
 }
 
+/* Which programs /pipe may run here. */
+static void
+pipe_list(const struct command_ctx *ctx)
+{
+	char names[256];
+
+	pipe_names(ctx->cfg, names, sizeof(names));
+	if (ctx->cfg->npipes == 0)
+		out_say(ctx->out, "no pipe programs are configured here");
+	else
+		out_say(ctx->out, "pipe programs here: %s", names);
+}
+
 /* "/pipe NAME text": run the program configured as pipe.NAME. */
 static enum command_do
 cmd_pipe(const struct command_ctx *ctx, const struct command *self,
@@ -271,9 +349,18 @@ cmd_pipe(const struct command_ctx *ctx, const struct command *self,
 	const char *rest;
 	size_t wlen, rlen;
 
+	if (len == 4 && strncasecmp(args, "stop", 4) == 0) {
+		if (ctx->job_running)
+			return COMMAND_PIPE_STOP;
+		out_say(ctx->out, "ERR you have no /pipe job running");
+		return COMMAND_DONE;
+	}
 	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
-	    wlen > CONFIG_NAME_MAX)
-		return command_usage(ctx, self);
+	    wlen > CONFIG_NAME_MAX) {
+		(void)command_usage(ctx, self);
+		pipe_list(ctx);
+		return COMMAND_DONE;
+	}
 	memcpy(name, args, wlen);
 	name[wlen] = '\0';
 	pipe_names(ctx->cfg, names, sizeof(names));
@@ -284,7 +371,7 @@ cmd_pipe(const struct command_ctx *ctx, const struct command *self,
 		    "%s", name, names);
 	else if (ctx->job_running)
 		out_say(ctx->out, "ERR your last /pipe job is still running; "
-		    "one at a time");
+		    "one at a time (/pipe stop ends it)");
 	else {
 		res->prog = prog;
 		res->text = rest;
@@ -294,13 +381,17 @@ cmd_pipe(const struct command_ctx *ctx, const struct command *self,
 	return COMMAND_DONE;
 }
 
-/* What /pipe says when its program could not start (err: an errno). */
+/*
+ * What /pipe says when its program could not start: that it failed,
+ * not where or why (the server's paths are not the client's business;
+ * the caller logs them).
+ */
 void
 command_pipe_failed(const struct command_ctx *ctx,
-    const struct pipe_prog *prog, int err)
+    const struct pipe_prog *prog)
 {
-	out_say(ctx->out, "ERR cannot run %s (%s): %s", prog->name,
-	    prog->argv[0], strerror(err));
+	out_say(ctx->out, "ERR /pipe %s failed: its program could not be "
+	    "started (the server's log says why)", prog->name);
 }
 
 /* "/ps": the master knows every process. */
@@ -353,11 +444,12 @@ cmd_me(const struct command_ctx *ctx, const struct command *self,
 	return COMMAND_DONE;
 }
 
-/* "/quit [message]": the goodbye here, the reason for the master. */
+/* "/quit [message]": the reason for the master; the caller says goodbye. */
 static enum command_do
 cmd_quit(const struct command_ctx *ctx, const struct command *self,
     const char *args, size_t len, struct command_result *res)
 {
+	(void)ctx;
 	(void)self;
 	len = proto_cut(args, len, PROTO_REASON_MAX);
 	if (len == 0) {
@@ -366,7 +458,6 @@ cmd_quit(const struct command_ctx *ctx, const struct command *self,
 	}
 	memcpy(res->reason, args, len);
 	res->reason[len] = '\0';
-	out_say(ctx->out, "*** goodbye");
 	return COMMAND_QUIT;
 }
 
@@ -395,8 +486,7 @@ command_run(const struct command_ctx *ctx, const char *line, size_t len,
 	while (end > args && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	if ((c = command_find(name, nlen)) == NULL) {
-		out_say(ctx->out, "ERR unknown command /%.*s; type /help for "
-		    "the list", (int)proto_cut(name, nlen, 32), name);
+		command_unknown(ctx, name, nlen);
 		return COMMAND_DONE;
 	}
 	return c->run(ctx, c, args, (size_t)(end - args), res);

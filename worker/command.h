@@ -6,13 +6,15 @@
  * frames (layouts in msg.h); what the caller must do beyond that is the
  * return value, with its details in *res:
  *   COMMAND_DONE  nothing more;
- *   COMMAND_QUIT  close the client: the goodbye is queued, res->reason
- *                 is for the master (at most PROTO_REASON_MAX bytes);
+ *   COMMAND_QUIT  the client leaves: answer what it sent before, then
+ *                 say goodbye; res->reason is for the master (at most
+ *                 PROTO_REASON_MAX bytes);
  *   COMMAND_HOLD  an /oper password went to the master: read nothing
  *                 more from the client until it answers;
  *   COMMAND_PIPE  run res->prog on res->text (res->len bytes, inside the
  *                 line); if it cannot start, command_pipe_failed() says
- *                 so to the client.
+ *                 so to the client;
+ *   COMMAND_PIPE_STOP  stop the client's running job ("/pipe stop").
  * command.c calls common/ and out.c only, so it is tested on its own.
  */
 #ifndef FORKCHAT_COMMAND_H
@@ -29,7 +31,8 @@ enum command_do {
 	COMMAND_DONE,
 	COMMAND_QUIT,
 	COMMAND_HOLD,
-	COMMAND_PIPE
+	COMMAND_PIPE,
+	COMMAND_PIPE_STOP
 };
 
 struct command_ctx {
@@ -48,6 +51,6 @@ struct command_result {
 enum command_do command_line(const struct command_ctx *, const char *,
 	    size_t, struct command_result *);
 void	command_pipe_failed(const struct command_ctx *,
-	    const struct pipe_prog *, int);
+	    const struct pipe_prog *);
 
 #endif

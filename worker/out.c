@@ -15,6 +15,7 @@
 
 #include "os.h"
 #include "out.h"
+#include "proto.h"
 
 /* Empty queues, no client yet: limits in bytes for each queue. */
 void
@@ -86,8 +87,8 @@ out_say(struct out *o, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)sizeof(line) - 3;
+	if ((size_t)n > sizeof(line) - 3)	/* never inside a character */
+		n = (int)proto_cut(line, (size_t)n, sizeof(line) - 3);
 	line[n++] = '\r';
 	line[n++] = '\n';
 	out_tell(o, line, (size_t)n);

@@ -7,6 +7,14 @@
  * signal dispositions, and no other descriptor.  PR_SET_PDEATHSIG kills
  * it if its worker dies first; the master, a subreaper, then reaps it.
  *
+ * The worker is a child subreaper from its first job on: whatever the
+ * job starts and leaves behind, even in a process group or session of
+ * its own (setsid, a double fork), becomes the worker's child when its
+ * parent dies.  When the job ends, its group is killed, and so is every
+ * child the worker then has but the job: strays, killed and reaped
+ * level by level (a stray's orphans are ours by the time it is reaped),
+ * until none is left.  pipe_busy() is true until then.
+ *
  * The worker writes the text and a newline, closes stdin, and reads
  * stdout through the same poll() as everything else, so its client
  * keeps chatting while a job runs.  Output lines go back as "[NAME]
@@ -19,7 +27,7 @@
  * and out.c only.
  *
  * Public: pipe_start, pipe_busy, pipe_pollfds, pipe_events,
- * pipe_deadline, pipe_tick, pipe_abort.
+ * pipe_deadline, pipe_tick, pipe_stop, pipe_abort.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,18 +63,20 @@ struct job {
 	int64_t	 deadline;		/* SIGTERM then */
 	int64_t	 kill_at;		/* SIGKILL then, once SIGTERM went */
 	bool	 timed_out, cut, killed;
+	bool	 stopped;		/* /pipe stop */
 	bool	 aborted;		/* its client left: no report */
 };
 
 /* The client's one job, if any. */
 static struct job job = { .in_fd = -1, .out_fd = -1 };
 static bool chld_caught;		/* SIGCHLD goes to our self-pipe */
+static unsigned strays;			/* left by a job: killed, not reaped */
 
-/* Is a job running (or not reaped yet)? */
+/* Is a job running, or anything it started not reaped yet? */
 bool
 pipe_busy(void)
 {
-	return job.pid != 0;
+	return job.pid != 0 || strays > 0;
 }
 
 /* Close one of the job's pipe ends, once. */
@@ -117,13 +127,17 @@ job_exec(const struct pipe_prog *prog, int in, int out, int null,
 	_exit(EX_NOEXEC);
 }
 
-/* Route SIGCHLD to a self-pipe of the worker's own, the first time. */
+/*
+ * The first time: route SIGCHLD to a self-pipe of the worker's own, and
+ * become the subreaper of what jobs leave behind.
+ */
 static int
 job_catch_sigchld(void)
 {
 	if (chld_caught)
 		return 0;
-	if (sigpipe_open() == -1 || sigpipe_catch(SIGCHLD) == -1)
+	if (os_subreaper() == -1 || sigpipe_open() == -1 ||
+	    sigpipe_catch(SIGCHLD) == -1)
 		return -1;
 	chld_caught = true;
 	return 0;
@@ -363,6 +377,8 @@ job_report(int status)
 	if (job.cut)
 		out_say(job.to, "*** end of /pipe %s: output cut at %zu "
 		    "bytes", job.name, job.max);
+	else if (job.stopped)
+		out_say(job.to, "*** end of /pipe %s: stopped", job.name);
 	else if (job.timed_out)
 		out_say(job.to, "*** end of /pipe %s: killed after %u s "
 		    "(pipe_timeout)", job.name, job.timeout);
@@ -379,6 +395,33 @@ job_report(int status)
 		out_say(job.to, "*** end of /pipe %s", job.name);
 }
 
+/*
+ * Kill every child but a running job: what finished jobs left behind,
+ * reparented to us.  Each is counted until it is reaped.
+ */
+static void
+job_kill_strays(void)
+{
+	pid_t kids[64];
+	int n;
+
+	strays = 0;
+	if ((n = os_children(kids, 64)) == -1) {
+		log_debug("worker: listing its children: %s", strerror(errno));
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (kids[i] == job.pid)
+			continue;
+		if (kill(kids[i], SIGKILL) == -1 && errno != ESRCH)
+			log_error("kill(%ld, SIGKILL): %s", (long)kids[i],
+			    strerror(errno));
+		log_info("pipe job %s of client #%u left process %ld "
+		    "running: killed", job.name, job.to->id, (long)kids[i]);
+		strays++;
+	}
+}
+
 /* The job was reaped: last output, the report, forget it. */
 static void
 job_reaped(int status)
@@ -387,7 +430,7 @@ job_reaped(int status)
 	/* Whatever it left running in its group goes with it. */
 	job.killed = true;
 	job_signal(SIGKILL);
-	if (!job.aborted || job.cut || job.timed_out)
+	if (!job.aborted || job.cut || job.timed_out || job.stopped)
 		job_report(status);
 	job_tell_master(MSG_JOB_END, status);
 	job_close(&job.in_fd);
@@ -395,12 +438,14 @@ job_reaped(int status)
 	buf_free(&job.text);
 	line_free(&job.lr);
 	job.pid = 0;
+	job_kill_strays();
 }
 
 /* SIGCHLD: reap, with waitpid(-1) until nothing is left. */
 static void
 job_reap(void)
 {
+	bool reaped_stray = false;
 	pid_t pid;
 	int s, status;
 
@@ -410,12 +455,17 @@ job_reap(void)
 		log_error("worker for a pipe job: reading its signal pipe: %s",
 		    strerror(errno));
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == job.pid)
+		if (pid == job.pid) {
 			job_reaped(status);
-		else
-			log_warning("worker reaped process %ld that was not "
-			    "its job", (long)pid);
+		} else {
+			log_debug("worker reaped process %ld, left by a pipe "
+			    "job", (long)pid);
+			reaped_stray = true;
+		}
 	}
+	/* A stray's own orphans are ours now: they go too. */
+	if (reaped_stray && job.pid == 0)
+		job_kill_strays();
 }
 
 /* Handle the job's ready descriptors. */
@@ -443,17 +493,28 @@ pipe_deadline(void)
 	return job.kill_at != 0 ? job.kill_at : job.deadline;
 }
 
+/* "/pipe stop": SIGTERM to the group now, SIGKILL a second later. */
+void
+pipe_stop(int64_t now)
+{
+	if (job.pid == 0 || job.killed || job.kill_at != 0)
+		return;
+	job.stopped = true;
+	job.kill_at = now + KILL_AFTER_MS;
+	job_signal(SIGTERM);
+}
+
 /* Time the job out: SIGTERM to its group, SIGKILL a second later. */
 void
 pipe_tick(int64_t now)
 {
 	if (job.pid == 0 || job.killed)
 		return;
-	if (!job.timed_out && now >= job.deadline) {
+	if (job.kill_at == 0 && now >= job.deadline) {
 		job.timed_out = true;
 		job.kill_at = now + KILL_AFTER_MS;
 		job_signal(SIGTERM);
-	} else if (job.timed_out && now >= job.kill_at) {
+	} else if (job.kill_at != 0 && now >= job.kill_at) {
 		pipe_abort();
 	}
 }

@@ -7,8 +7,9 @@
  * MSG_JOB and MSG_JOB_END for the master.  The worker's loop polls the
  * descriptors pipe_pollfds() fills in, hands the ready ones to
  * pipe_events(), and calls pipe_tick() at pipe_deadline() (0: none).
- * pipe_abort() kills the job when its client leaves; it is reaped as
- * usual, and pipe_busy() is true until then.
+ * pipe_stop() ends it as a timeout would ("/pipe stop"); pipe_abort()
+ * kills the job when its client leaves; it is reaped as usual, and
+ * pipe_busy() is true until then.
  */
 #ifndef FORKCHAT_PIPE_H
 #define FORKCHAT_PIPE_H
@@ -30,6 +31,7 @@ int	pipe_pollfds(struct pollfd *);
 void	pipe_events(const struct pollfd *, int);
 int64_t	pipe_deadline(void);
 void	pipe_tick(int64_t);
+void	pipe_stop(int64_t);
 void	pipe_abort(void);
 
 #endif

@@ -180,6 +180,15 @@ worker_ps_end(struct worker *w, struct msg *m)
 	return 0;
 }
 
+/* MSG_DONE: the master has answered everything the client sent. */
+static int
+worker_done(struct worker *w, struct msg *m)
+{
+	(void)m;
+	client_master_done(&w->client);
+	return 0;
+}
+
 /* MSG_LINE: bytes for the client, as they are. */
 static int
 worker_relayed(struct worker *w, struct msg *m)
@@ -194,7 +203,8 @@ worker_relayed(struct worker *w, struct msg *m)
 
 #define IN(s)		(1U << (s))
 #define SPARE		IN(CLIENT_NONE)
-#define LIVE		(IN(CLIENT_ACTIVE) | IN(CLIENT_CLOSING))
+#define LEFT		(IN(CLIENT_ANSWERING) | IN(CLIENT_CLOSING))
+#define LIVE		(IN(CLIENT_ACTIVE) | LEFT)
 #define ANY		(SPARE | LIVE)
 
 /*
@@ -220,6 +230,7 @@ static const struct route {
 	{ MSG_CONFIG,	   ANY,  0, MSG_MAX_PAYLOAD,	worker_reconfigure },
 	{ MSG_PS_TABLE,	   LIVE, 0, MSG_MAX_PAYLOAD,	worker_ps_table },
 	{ MSG_PS_END,	   LIVE, 8, 8,			worker_ps_end },
+	{ MSG_DONE,	   LEFT, 0, 0,			worker_done },
 };
 
 /* The row for a frame's type, or NULL. */

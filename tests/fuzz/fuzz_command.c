@@ -135,10 +135,12 @@ check_result(const struct run *run, const struct check_line *l,
 	    "MSG_OPER without holding input, or the other way round");
 	if (what == COMMAND_QUIT)
 		check_quit(l, res);
+	CHECK_THAT(what != COMMAND_PIPE_STOP || ctx->job_running,
+	    "/pipe stop without a job to stop");
 	if (what == COMMAND_PIPE) {
 		check_pipe(run, l, res);
 		if (run->start_fails)
-			command_pipe_failed(ctx, res->prog, ENOEXEC);
+			command_pipe_failed(ctx, res->prog);
 	}
 	check_error(l, ctx->out);
 	check_replies(l, &ctx->out->to_client);

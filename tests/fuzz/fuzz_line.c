@@ -2,13 +2,16 @@
  * fuzz_line.c - libFuzzer target for common/line.c, the client line reader.
  *
  * Input: two bytes choose max (64..4096), one byte k (mod 16) how many
- * chunk sizes follow, then k bytes of chunk sizes (1..256, used in turn),
- * then the stream.  The stream is fed three ways: in those chunks, one
- * byte at a time, and through an independent model of the rules written
- * here from line.h (telnet, then LF, then the UTF-8 filter).  All three
- * must give the same events, and every LINE_OK line must be at most max
+ * chunk sizes follow and (bits 4-5) whether the reader answers telnet,
+ * with or without the offer; then k bytes of chunk sizes (1..256, used
+ * in turn), then the stream.  The stream is fed three ways: in those
+ * chunks, one byte at a time, and through an independent model of the
+ * rules written here from line.h (telnet and its answers, then the line
+ * ends, then the UTF-8 filter).  All three must give the same events
+ * and the same answers, and every LINE_OK line must be at most max
  * bytes, NUL-terminated, free of C0 controls other than TAB, DEL, C1
- * controls and invalid UTF-8.  LINE_NOMEM never happens here.
+ * controls, layout controls and invalid UTF-8.  LINE_NOMEM never
+ * happens here.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -40,7 +43,12 @@ struct events {
 	size_t	 n, cap;
 	unsigned char *text;	/* all lines' bytes, back to back */
 	size_t	 tlen, tcap;
+	unsigned char *ans;	/* every telnet answer, back to back */
+	size_t	 alen, acap;
 };
+
+/* How the reader is set up: 0 no answers, 1 answers, 2 and an offer. */
+static int answer_mode;
 
 /* Grows *p to hold need elements of size sz; aborts on failure. */
 static void
@@ -75,12 +83,23 @@ ev_add(struct events *e, enum line_result rc, const unsigned char *s,
 	e->n++;
 }
 
-/* Frees what ev_add() took. */
+/* Records answers owed. */
+static void
+ans_add(struct events *e, const void *s, size_t len)
+{
+	grow(&e->ans, &e->acap, e->alen + len + 1, 1);
+	if (len > 0)
+		memcpy(e->ans + e->alen, s, len);
+	e->alen += len;
+}
+
+/* Frees what ev_add() and ans_add() took. */
 static void
 ev_free(struct events *e)
 {
 	free(e->ev);
 	free(e->text);
+	free(e->ans);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -178,6 +197,9 @@ check_line(const struct line_reader *r, size_t max)
 		CHECK(cp != 0x7F, "DEL at byte %zu", i);
 		CHECK(cp < 0x80 || cp > 0x9F, "C1 control U+%04X at byte %zu",
 		    (unsigned)cp, i);
+		CHECK(!(cp >= 0x2028 && cp <= 0x202E) &&
+		    !(cp >= 0x2066 && cp <= 0x2069),
+		    "layout control U+%04X at byte %zu", (unsigned)cp, i);
 	}
 }
 
@@ -188,9 +210,14 @@ feed(const unsigned char *d, size_t n, size_t max, const uint8_t *sizes,
 {
 	struct line_reader r;
 	enum line_result rc;
-	size_t	 off = 0, end, used, k = 0;
+	const char *a;
+	size_t	 off = 0, end, used, k = 0, alen;
 
 	line_init(&r, max);
+	if (answer_mode > 0)
+		line_answer(&r, answer_mode == 2);
+	a = line_replies(&r, &alen);
+	ans_add(e, a, alen);
 	while (off < n) {
 		end = nsizes == 0 ? n : off + (size_t)sizes[k++ % nsizes] + 1;
 		if (end > n)
@@ -204,6 +231,13 @@ feed(const unsigned char *d, size_t n, size_t max, const uint8_t *sizes,
 			CHECK(rc == LINE_MORE ? used == end - off : used > 0,
 			    "result %d after using %zu of %zu", (int)rc, used,
 			    end - off);
+			CHECK(r.nreply <= LINE_REPLY_MAX, "%zu answers held",
+			    r.nreply);
+			CHECK(answer_mode > 0 || r.nreply == 0,
+			    "a reader that does not answer owes %zu bytes",
+			    r.nreply);
+			a = line_replies(&r, &alen);
+			ans_add(e, a, alen);
 			off += used;
 			if (rc == LINE_OK) {
 				check_line(&r, max);
@@ -222,12 +256,97 @@ feed(const unsigned char *d, size_t n, size_t max, const uint8_t *sizes,
 	    "line_free left state behind");
 }
 
+/*
+ * The model's telnet state: which way binary mode is on or asked for,
+ * whether our DO TIMING-MARK waits for its answer, whether the client
+ * has spoken telnet yet.
+ */
+struct tmodel {
+	bool	 us_on, him_on, him_asked, tm_asked, spoke;
+	struct events *e;
+};
+
+/* The model owes IAC a b. */
+static void
+tm_say(struct tmodel *t, unsigned char a, unsigned char b)
+{
+	unsigned char cmd[3] = { 255, a, b };
+
+	if (answer_mode > 0)
+		ans_add(t->e, cmd, 3);
+}
+
+/* After any whole command: the offer, the first time, if wanted. */
+static void
+tm_spoke(struct tmodel *t)
+{
+	if (t->spoke)
+		return;
+	t->spoke = true;
+	if (answer_mode == 2 && !t->him_on && !t->him_asked) {
+		tm_say(t, 253, 0);
+		t->him_asked = true;
+	}
+}
+
+/* WILL (251), WONT (252), DO (253), DONT (254) opt from the client. */
+static void
+tm_option(struct tmodel *t, unsigned char verb, unsigned char opt)
+{
+	if (opt == 6) {
+		if (verb == 253)
+			tm_say(t, 251, 6);
+		if (verb == 251 && !t->tm_asked)
+			tm_say(t, 254, 6);
+		if (verb == 251 || verb == 252)
+			t->tm_asked = false;
+		return;
+	}
+	if (opt != 0) {
+		if (verb == 253)
+			tm_say(t, 252, opt);
+		if (verb == 251)
+			tm_say(t, 254, opt);
+		return;
+	}
+	switch (verb) {
+	case 253:			/* DO BINARY: we send binary */
+		if (!t->us_on)
+			tm_say(t, 251, 0);
+		t->us_on = true;
+		break;
+	case 254:
+		if (t->us_on)
+			tm_say(t, 252, 0);
+		t->us_on = false;
+		break;
+	case 251:			/* WILL BINARY: it sends binary */
+		if (!t->him_on && !t->him_asked)
+			tm_say(t, 253, 0);
+		t->him_on = true;
+		t->him_asked = false;
+		break;
+	default:
+		if (t->him_on)
+			tm_say(t, 254, 0);
+		t->him_on = false;
+		t->him_asked = false;
+		break;
+	}
+}
+
 /* The telnet layer alone: what is left of d once IAC commands are out. */
 static size_t
-model_telnet(const unsigned char *d, size_t n, unsigned char *out)
+model_telnet(const unsigned char *d, size_t n, unsigned char *out,
+    struct events *e)
 {
+	struct tmodel t = { .e = e };
 	size_t	 i, o = 0;
 
+	if (answer_mode == 2) {
+		tm_say(&t, 253, 6);
+		t.tm_asked = true;
+	}
 	for (i = 0; i < n; i++) {
 		if (d[i] != 255) {
 			out[o++] = d[i];
@@ -237,13 +356,23 @@ model_telnet(const unsigned char *d, size_t n, unsigned char *out)
 			break;
 		if (d[i] == 255) {		/* IAC IAC: byte 255 */
 			out[o++] = 255;
-		} else if (d[i] >= 251 && d[i] <= 254) {
+			continue;
+		}
+		if (d[i] >= 251 && d[i] <= 254) {
+			if (i + 1 == n)
+				break;		/* the option never came */
+			tm_option(&t, d[i], d[i + 1]);
 			i++;			/* WILL/WONT/DO/DONT option */
 		} else if (d[i] == 250) {	/* SB ... IAC SE */
 			for (i++; i < n; i++)
 				if (d[i] == 255 && ++i < n && d[i] == 240)
 					break;
+			if (i >= n)
+				break;		/* never ended */
+		} else if (d[i] == 246 && answer_mode > 0) {
+			ans_add(e, LINE_AYT, sizeof(LINE_AYT) - 1);
 		}				/* else a 2-byte command */
+		tm_spoke(&t);
 	}
 	return o;
 }
@@ -265,7 +394,9 @@ model_line(const unsigned char *s, size_t n, bool eol, size_t max,
 		}
 		i += k;
 		if ((cp < 0x20 && cp != '\t') || cp == 0x7F ||
-		    (cp >= 0x80 && cp <= 0x9F))
+		    (cp >= 0x80 && cp <= 0x9F) ||
+		    (cp >= 0x2028 && cp <= 0x202E) ||
+		    (cp >= 0x2066 && cp <= 0x2069))
 			continue;
 		if (len + k > max) {
 			ev_add(e, LINE_TOOLONG, NULL, 0);
@@ -278,25 +409,41 @@ model_line(const unsigned char *s, size_t n, bool eol, size_t max,
 		ev_add(e, LINE_OK, tmp, len);
 }
 
-/* The model: telnet, then split at LF, then filter each line. */
+/* Where the next line end (CR or LF) is in p[0..n), or NULL. */
+static const unsigned char *
+model_eol(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '\r' || p[i] == '\n')
+			return p + i;
+	return NULL;
+}
+
+/*
+ * The model: telnet, then split at each CR or LF (an LF or NUL right
+ * after a CR belongs to it), then filter each line.
+ */
 static void
 model(const unsigned char *d, size_t n, size_t max, struct events *e)
 {
 	unsigned char *data, *tmp;
-	const unsigned char *p, *nl;
+	const unsigned char *p, *nl, *end;
 	size_t	 len;
 
 	if ((data = malloc(n + 1)) == NULL || (tmp = malloc(n + 1)) == NULL)
 		FAIL("out of memory");
-	len = model_telnet(d, n, data);
-	for (p = data; p < data + len; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(data + len - p));
+	len = model_telnet(d, n, data, e);
+	end = data + len;
+	for (p = data; p < end; p = nl + 1) {
+		nl = model_eol(p, (size_t)(end - p));
 		if (nl == NULL) {
-			model_line(p, (size_t)(data + len - p), false, max, tmp,
-			    e);
+			model_line(p, (size_t)(end - p), false, max, tmp, e);
 			break;
 		}
 		model_line(p, (size_t)(nl - p), true, max, tmp, e);
+		if (*nl == '\r' && nl + 1 < end &&
+		    (nl[1] == '\n' || nl[1] == '\0'))
+			nl++;
 	}
 	free(tmp);
 	free(data);
@@ -317,6 +464,9 @@ compare(const char *what, const struct events *a, const struct events *b)
 			    i, (int)x->rc, x->len, (int)y->rc, y->len);
 	}
 	CHECK(a->n == b->n, "%s: %zu events vs %zu", what, a->n, b->n);
+	CHECK(a->alen == b->alen && (a->alen == 0 ||
+	    memcmp(a->ans, b->ans, a->alen) == 0),
+	    "%s: answers differ (%zu bytes vs %zu)", what, a->alen, b->alen);
 }
 
 int
@@ -330,6 +480,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	max = 64 + (size_t)(data[0] | data[1] << 8) % (4096 - 64 + 1);
 	nsizes = data[2] % 16;
+	answer_mode = (data[2] >> 4) % 3;
 	data += 3;
 	size -= 3;
 	if (nsizes > size)

@@ -191,11 +191,21 @@ test_welcome(void)
 	client_write(&t.c);
 	n = read(t.peer, got, sizeof(got) - 1);
 	got[n > 0 ? n : 0] = '\0';
-	CHECK(strcmp(got, "*** welcome to forkchat, guest1! You are client "
-	    "#9. Type /help for commands.\r\n") == 0,
-	    "client_start greets it by nick and id");
+	CHECK(strcmp(got, "\xff\xfd\x06\r*** welcome to forkchat, guest1! "
+	    "You are client #9. Type /help for commands.\r\n") == 0,
+	    "client_start asks IAC DO TIMING-MARK, CR, greets it by nick and id");
 	CHECK(t.out.to_client.len == 0 && t.c.state == CLIENT_ACTIVE,
 	    "written, and active");
+	stop(&t);
+
+	config_defaults(&t.cfg);
+	t.cfg.telnet_negotiation = false;
+	start(&t, 1000, 0);
+	client_write(&t.c);
+	n = read(t.peer, got, sizeof(got) - 1);
+	got[n > 0 ? n : 0] = '\0';
+	CHECK(strncmp(got, "*** welcome to forkchat, guest1!", 32) == 0,
+	    "telnet_negotiation off: the greeting alone");
 	stop(&t);
 }
 
@@ -249,7 +259,8 @@ test_read_timeout(void)
 	client_tick(&t.c, 8000);
 	CHECK(t.c.state == CLIENT_CLOSING &&
 	    sent(&t, MSG_EXPIRED, "read timeout after 5 s") &&
-	    told(&t, "*** read timeout (5 s)\r\n"),
+	    told(&t, "*** read timeout (5 s): you sent no line for 5 s, so the "
+	    "server is closing your connection\r\n"),
 	    "then the client is told, the master gets MSG_EXPIRED");
 	CHECK(nothing(&t), "and no MSG_BYE besides");
 	client_tick(&t.c, 8001);
@@ -313,28 +324,56 @@ test_endings(void)
 
 	config_defaults(&t.cfg);
 	start(&t, 1000, 0);
-	type(&t, "/quit see you\n", 1000);
-	CHECK(sent(&t, MSG_BYE, "see you") && t.c.state == CLIENT_CLOSING &&
-	    told(&t, "*** goodbye\r\n"), "/quit: MSG_BYE, goodbye, closing");
+	type(&t, "/who\n/quit see you\n/who\n", 1000);
+	CHECK(sent(&t, MSG_WHO, "") && sent(&t, MSG_BYE, "see you") &&
+	    nothing(&t) && t.c.state == CLIENT_ANSWERING &&
+	    !told(&t, "goodbye"), "/quit: MSG_BYE, nothing after it read, "
+	    "no goodbye yet: answers are still coming");
+	client_tick(&t.c, 2000);
+	client_relay(&t.c, "*** end of /who\r\n", 17);
+	CHECK(t.c.state == CLIENT_ANSWERING && !client_gone(&t.c),
+	    "still answering until MSG_DONE");
+	client_master_done(&t.c);
+	client_tick(&t.c, 2001);
+	CHECK(t.c.state == CLIENT_CLOSING &&
+	    told(&t, "*** end of /who\r\n*** goodbye\r\n"),
+	    "MSG_DONE: the goodbye after the answers");
 	client_write(&t.c);
-	client_tick(&t.c, 1001);
+	client_tick(&t.c, 2002);
 	CHECK(client_gone(&t.c), "gone once the goodbye is written");
+	stop(&t);
+
+	config_defaults(&t.cfg);
+	start(&t, 1000, 0);
+	type(&t, "/quit\n", 1000);
+	client_tick(&t.c, 1000 + (int64_t)t.cfg.shutdown_grace * 1000 - 1);
+	CHECK(t.c.state == CLIENT_ANSWERING && client_deadline(&t.c, 1001) ==
+	    1000 + (int64_t)t.cfg.shutdown_grace * 1000,
+	    "no MSG_DONE: waited for until shutdown_grace");
+	client_tick(&t.c, 1000 + (int64_t)t.cfg.shutdown_grace * 1000);
+	CHECK(told(&t, "*** goodbye\r\n"), "then the goodbye all the same");
 	stop(&t);
 
 	config_defaults(&t.cfg);
 	start(&t, 1000, 0);
 	(void)shutdown(t.peer, SHUT_WR);
 	client_read(&t.c, POLLIN, 1000);
-	CHECK(sent(&t, MSG_BYE, "connection closed") && client_gone(&t.c),
-	    "a hang-up: MSG_BYE \"connection closed\", socket closed");
+	CHECK(sent(&t, MSG_BYE, "connection closed") &&
+	    t.c.state == CLIENT_ANSWERING && !client_gone(&t.c),
+	    "a half-close: MSG_BYE \"connection closed\", still answering");
+	client_master_done(&t.c);
+	client_tick(&t.c, 1001);
+	client_write(&t.c);
+	client_tick(&t.c, 1002);
+	CHECK(client_gone(&t.c), "then goodbye, and the socket closed");
 	stop(&t);
 
 	config_defaults(&t.cfg);
 	t.cfg.max_line = 8;
 	start(&t, 1000, 0);
 	type(&t, "0123456789\nok\n", 1000);
-	CHECK(told(&t, "ERR line too long (max 8 bytes); the rest of it is "
-	    "discarded\r\n") && sent(&t, MSG_ACTIVE, "") &&
+	CHECK(told(&t, "ERR line too long (max 8 bytes); none of it was "
+	    "sent\r\n") && sent(&t, MSG_ACTIVE, "") &&
 	    sent(&t, MSG_SAY, "ok"),
 	    "a line too long: said, and the next goes");
 	stop(&t);

@@ -151,12 +151,25 @@ test_chat(void)
 	done(&c);
 }
 
-/* /nick: a valid nick is MSG_NICK; anything else the usage. */
+/* /nick: a valid nick is MSG_NICK; anything else says why not. */
 static void
 test_nick(void)
 {
-	static const char *bad[] = { "/nick", "/nick a b", "/nick caf\xc3\xa9",
-	    "/nick abcdefghijklmnopq", "/nick #1" };
+	static const char *bad[][2] = {
+		{ "/nick", "ERR usage: /nick NAME - change your nick (1-16 of "
+		    "A-Z a-z 0-9 _ -)" },
+		{ "/nick a b", "ERR a nick cannot contain blanks; use A-Z a-z "
+		    "0-9 _ -" },
+		{ "/nick caf\xc3\xa9", "ERR a nick cannot contain '\xc3\xa9'; "
+		    "use A-Z a-z 0-9 _ -" },
+		{ "/nick \xf0\x9f\x98\x80", "ERR a nick cannot contain "
+		    "'\xf0\x9f\x98\x80'; use A-Z a-z 0-9 _ -" },
+		{ "/nick abcdefghijklmnopq", "ERR nick too long: 17 "
+		    "characters, at most 16" },
+		{ "/nick #1", "ERR a nick cannot contain '#'; use A-Z a-z 0-9 "
+		    "_ -" },
+	};
+	char want[160];
 	char name[PROTO_NICK_MAX + 1];
 	struct call c;
 	struct msg m;
@@ -168,10 +181,10 @@ test_nick(void)
 	    "/nick Alice_2 is MSG_NICK \"Alice_2\", blanks trimmed");
 	done(&c);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		run(&c, &none, false, bad[i]);
-		CHECK(no_frame(&c) && strcmp(c.replies, "ERR usage: /nick NAME "
-		    "- change your nick (1-16 of A-Z a-z 0-9 _ -)\r\n") == 0,
-		    "\"%s\": the usage, no frame", bad[i]);
+		run(&c, &none, false, bad[i][0]);
+		(void)snprintf(want, sizeof(want), "%s\r\n", bad[i][1]);
+		CHECK(no_frame(&c) && strcmp(c.replies, want) == 0,
+		    "\"%s\": %s, no frame", bad[i][0], bad[i][1]);
 		done(&c);
 	}
 }
@@ -298,7 +311,7 @@ test_oper(void)
 	done(&c);
 }
 
-/* /quit: the goodbye queued, the reason for the caller. */
+/* /quit: the reason for the caller, which says goodbye once answered. */
 static void
 test_quit(void)
 {
@@ -307,8 +320,8 @@ test_quit(void)
 
 	run(&c, &none, false, "/quit");
 	CHECK(c.what == COMMAND_QUIT && strcmp(c.res.reason, "quit") == 0 &&
-	    strcmp(c.replies, "*** goodbye\r\n") == 0 && no_frame(&c),
-	    "/quit: COMMAND_QUIT, reason \"quit\", goodbye, no frame");
+	    c.replies[0] == '\0' && no_frame(&c),
+	    "/quit: COMMAND_QUIT, reason \"quit\", nothing said, no frame");
 	done(&c);
 	run(&c, &none, false, "/QUIT  see you ");
 	CHECK(c.what == COMMAND_QUIT && strcmp(c.res.reason, "see you") == 0,
@@ -336,7 +349,8 @@ test_pipe(void)
 	done(&c);
 	run(&c, &pipes, true, "/pipe upper x");
 	CHECK(c.what == COMMAND_DONE && strcmp(c.replies, "ERR your last "
-	    "/pipe job is still running; one at a time\r\n") == 0,
+	    "/pipe job is still running; one at a time (/pipe stop ends "
+	    "it)\r\n") == 0,
 	    "/pipe while a job runs: refused");
 	done(&c);
 	run(&c, &pipes, false, "/pipe nope x");
@@ -349,11 +363,11 @@ test_pipe(void)
 	    "programs are configured here\r\n") == 0, "/pipe with none");
 	done(&c);
 	run(&c, &pipes, false, "/pipe upper x");
-	command_pipe_failed(&c.ctx, c.res.prog, ENOENT);
+	command_pipe_failed(&c.ctx, c.res.prog);
 	grab_replies(&c);
-	CHECK(strcmp(c.replies, "ERR cannot run upper (/usr/bin/tr): No such "
-	    "file or directory\r\n") == 0,
-	    "command_pipe_failed: what could not run, and why");
+	CHECK(strcmp(c.replies, "ERR /pipe upper failed: its program could "
+	    "not be started (the server's log says why)\r\n") == 0,
+	    "command_pipe_failed: that it failed, no path, no errno");
 	done(&c);
 }
 
@@ -376,7 +390,7 @@ test_help(void)
 	    "of A-Z a-z 0-9 _ -)\r\n") == 0, "/help /NICK: its usage");
 	done(&c);
 	run(&c, &none, false, "/help zap");
-	CHECK(strcmp(c.replies, "ERR no command /zap; type /help for the "
+	CHECK(strcmp(c.replies, "ERR unknown command /zap; type /help for the "
 	    "list\r\n") == 0, "/help zap: no such command");
 	done(&c);
 	run(&c, &none, false, "/frobnicate now");
@@ -387,6 +401,67 @@ test_help(void)
 	run(&c, &none, false, "/");
 	CHECK(strcmp(c.replies, "ERR unknown command /; type /help for the "
 	    "list\r\n") == 0, "a lone '/': unknown command");
+	done(&c);
+}
+
+/* /help says who may /kick as this server's admin mode has it. */
+static void
+test_help_admin(void)
+{
+	struct config everyone;
+	struct call c;
+
+	run(&c, &none, false, "/help");
+	CHECK(strstr(c.replies, "/kick    NICK|#ID [reason] disconnect someone "
+	    "(operators)\r\n") != NULL && strstr(c.replies, "/oper    "
+	    "PASSWORD          become an operator\r\n") != NULL,
+	    "admin = operators: /kick and /timeout are for operators");
+	done(&c);
+	config_defaults(&everyone);
+	everyone.admin = ADMIN_EVERYONE;
+	run(&c, &everyone, false, "/help");
+	CHECK(strstr(c.replies, "disconnect someone (anyone here)\r\n") !=
+	    NULL && strstr(c.replies, "(operators)") == NULL &&
+	    strstr(c.replies, "become an operator (not needed here: anyone "
+	    "may /kick and /timeout)\r\n") != NULL,
+	    "admin = everyone: anyone here, /oper not needed");
+	done(&c);
+	run(&c, &everyone, false, "/help timeout");
+	CHECK(strcmp(c.replies, "usage: /timeout NICK|#ID SECONDS - set "
+	    "someone's read timeout, 0 = none (anyone here)\r\n") == 0,
+	    "/help timeout, admin = everyone");
+	done(&c);
+	config_free(&everyone);
+}
+
+/* /help pipe and a bare /pipe list the programs; /pipe stop. */
+static void
+test_pipe_list(void)
+{
+	struct call c;
+
+	run(&c, &pipes, false, "/help pipe");
+	CHECK(strcmp(c.replies, "usage: /pipe NAME text|stop - run a "
+	    "configured program on text\r\npipe programs here: upper, rev\r\n")
+	    == 0, "/help pipe: its usage and the programs");
+	done(&c);
+	run(&c, &pipes, false, "/pipe");
+	CHECK(c.what == COMMAND_DONE && strcmp(c.replies, "ERR usage: /pipe "
+	    "NAME text|stop - run a configured program on text\r\npipe "
+	    "programs here: upper, rev\r\n") == 0,
+	    "a bare /pipe: the usage and the programs");
+	done(&c);
+	run(&c, &none, false, "/pipe");
+	CHECK(strstr(c.replies, "no pipe programs are configured here\r\n")
+	    != NULL, "a bare /pipe with none: says so");
+	done(&c);
+	run(&c, &pipes, true, "/pipe stop");
+	CHECK(c.what == COMMAND_PIPE_STOP && c.replies[0] == '\0',
+	    "/pipe stop with a job: COMMAND_PIPE_STOP");
+	done(&c);
+	run(&c, &pipes, false, "/pipe STOP");
+	CHECK(c.what == COMMAND_DONE && strcmp(c.replies, "ERR you have no "
+	    "/pipe job running\r\n") == 0, "/pipe stop without one: ERR");
 	done(&c);
 }
 
@@ -410,6 +485,8 @@ main(void)
 	test_quit();
 	test_pipe();
 	test_help();
+	test_help_admin();
+	test_pipe_list();
 	config_free(&none);
 	config_free(&pipes);
 	return unit_done();

@@ -103,8 +103,8 @@ test_basic(void)
 	CHECK(rc == LINE_OK && used == 3 && r.len == 2 &&
 	    strcmp(r.buf, "ab") == 0, "LF ends a line, used counts the LF");
 	rc = line_feed(&r, s + 3, 4, &used);
-	CHECK(rc == LINE_OK && used == 4 && strcmp(r.buf, "cd") == 0,
-	    "CRLF ends a line, CR dropped");
+	CHECK(rc == LINE_OK && used == 3 && strcmp(r.buf, "cd") == 0,
+	    "CR ends a line at once, without waiting for an LF");
 	rc = line_feed(&r, s, 0, &used);
 	CHECK(rc == LINE_MORE && used == 0, "empty input: LINE_MORE, used 0");
 	rc = line_feed(&r, "xy", 2, &used);
@@ -147,9 +147,168 @@ test_controls(void)
 	CHECK(both(LIT("\x01\x07\x08x\x0b\x0c\x1f\n"), "x"),
 	    "other C0 controls dropped");
 	CHECK(both(LIT("a\x7f" "b\n"), "ab"), "DEL dropped");
-	CHECK(both(LIT("a\r\0b\r\n"), "ab"), "telnet CR NUL vanishes");
 	run(LIT("\x1b\x07\x7f\r\n"), 2, &g);
 	CHECK(one(&g, ""), "line of only dropped bytes is empty LINE_OK");
+}
+
+/* Lone CR, CR LF, CR NUL and LF each end one line. */
+static void
+test_endings(void)
+{
+	static const char s[] = "a\rb\r\nc\r\0d\ne\r\r\nf\n";
+	struct got g;
+	size_t chunk;
+	int ok = 0;
+
+	for (chunk = 1; chunk <= sizeof(s) - 1; chunk++) {
+		run(s, sizeof(s) - 1, chunk, &g);
+		ok += g.bad == 0 && g.nok == 7 && g.ntoolong == 0 &&
+		    strcmp(g.line[0], "a") == 0 && strcmp(g.line[1], "b") == 0 &&
+		    strcmp(g.line[2], "c") == 0 && strcmp(g.line[3], "d") == 0 &&
+		    strcmp(g.line[4], "e") == 0 && g.len[5] == 0 &&
+		    strcmp(g.line[6], "f") == 0;
+	}
+	CHECK(ok == (int)sizeof(s) - 1, "CR, CR LF, CR NUL, LF: one line "
+	    "each, CR CR LF two, in every chunk size (%d of %zu)", ok,
+	    sizeof(s) - 1);
+	run(LIT("a\r\xff\xf1\nb\n"), 1, &g);
+	CHECK(g.nok == 2 && strcmp(g.line[1], "b") == 0,
+	    "CR IAC NOP LF: two lines, not three");
+	run(LIT("a\r\r\0\0b\n"), 1, &g);
+	CHECK(g.nok == 3 && g.len[1] == 0 && strcmp(g.line[2], "b") == 0,
+	    "only the first NUL after a CR is part of it");
+}
+
+/* Layout controls: line and paragraph separators, bidi controls. */
+static void
+test_layout(void)
+{
+	CHECK(both(LIT("a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\n"), "abc"),
+	    "U+2028 and U+2029 dropped");
+	CHECK(both(LIT("1\xe2\x80\xaa" "2\xe2\x80\xab" "3\xe2\x80\xac"
+	    "4\xe2\x80\xad" "5\xe2\x80\xae" "6\n"), "123456"),
+	    "U+202A..U+202E (embeddings, overrides) dropped");
+	CHECK(both(LIT("1\xe2\x81\xa6" "2\xe2\x81\xa7" "3\xe2\x81\xa8"
+	    "4\xe2\x81\xa9" "5\n"), "12345"),
+	    "U+2066..U+2069 (isolates) dropped");
+	CHECK(both(LIT("\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa\n"),
+	    "\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa"),
+	    "their neighbours U+2027, U+202F, U+2065, U+206A kept");
+}
+
+/*
+ * Feeds s to a fresh answering reader in pieces of chunk bytes; the
+ * answers, from the first ones on, go to out (*olen bytes).  False if
+ * the reader broke its contract on the way.
+ */
+static bool
+answers(bool offer, const char *s, size_t n, size_t chunk, char *out,
+    size_t *olen, int *lines)
+{
+	struct line_reader r;
+	enum line_result rc;
+	const char *p;
+	size_t off, end, used, k;
+	bool good = true;
+
+	*olen = 0;
+	*lines = 0;
+	line_init(&r, 64);
+	line_answer(&r, offer);
+	p = line_replies(&r, &k);
+	memcpy(out, p, k);
+	*olen = k;
+	for (off = 0; off < n; off = end) {
+		end = off + chunk < n ? off + chunk : n;
+		while (off < end) {
+			rc = line_feed(&r, s + off, end - off, &used);
+			good = good && used > 0 && used <= end - off &&
+			    rc != LINE_NOMEM;
+			off += used;
+			*lines += rc == LINE_OK;
+			p = line_replies(&r, &k);
+			if (*olen + k > 4096)
+				return false;
+			memcpy(out + *olen, p, k);
+			*olen += k;
+		}
+	}
+	line_free(&r);
+	return good;
+}
+
+/* True if s, fed whole and one byte at a time, is answered with want. */
+static bool
+answered(bool offer, const char *s, size_t n, const char *want, size_t wn)
+{
+	char out[4096];
+	size_t olen;
+	int lines;
+
+	for (size_t chunk = 1; chunk <= n; chunk = chunk == 1 ? n : n + 1)
+		if (!answers(offer, s, n, chunk, out, &olen, &lines) ||
+		    olen != wn || memcmp(out, want, wn) != 0)
+			return false;
+	return true;
+}
+
+#define ANSWERED(offer, in, want) \
+	answered(offer, LIT(in), LIT(want))
+
+/* Telnet answers: binary agreed, TIMING-MARK and AYT, the rest refused. */
+static void
+test_answers(void)
+{
+	char out[4096], many[300];
+	struct got g;
+	size_t olen;
+	int lines;
+
+	CHECK(ANSWERED(true, "", "\xff\xfd\x06"),
+	    "with an offer: IAC DO TIMING-MARK first");
+	CHECK(ANSWERED(true, "\xff\xfb\x06", "\xff\xfd\x06\xff\xfd\x00"),
+	    "its WILL TIMING-MARK answers ours; then IAC DO BINARY");
+	CHECK(ANSWERED(true, "\xff\xfb\x06\xff\xfb\x00\xff\xfb\x06",
+	    "\xff\xfd\x06\xff\xfd\x00\xff\xfe\x06"),
+	    "WILL BINARY answers our DO; a second WILL TIMING-MARK is refused");
+	CHECK(ANSWERED(true, "\xd1\xff\xf4\xff\xfd\x06",
+	    "\xff\xfd\x06\xff\xfd\x00\xff\xfb\x06"),
+	    "d1 IAC IP IAC DO TM: the offer, then WILL TIMING-MARK");
+	CHECK(ANSWERED(false, "\xd1\xff\xf4\xff\xfd\x06", "\xff\xfb\x06"),
+	    "without the offer: only WILL TIMING-MARK");
+	CHECK(ANSWERED(false, "\xff\xf5\xff\xfd\x06\xff\xfd\x06",
+	    "\xff\xfb\x06\xff\xfb\x06"),
+	    "IAC AO IAC DO TM: every DO TIMING-MARK is answered");
+	CHECK(ANSWERED(false, "\xff\xfd\x00\xff\xfd\x00\xff\xfe\x00"
+	    "\xff\xfe\x00", "\xff\xfb\x00\xff\xfc\x00"),
+	    "DO BINARY agreed once, DONT BINARY acknowledged once");
+	CHECK(ANSWERED(false, "\xff\xfb\x00\xff\xfb\x00\xff\xfc\x00"
+	    "\xff\xfc\x00", "\xff\xfd\x00\xff\xfe\x00"),
+	    "WILL BINARY agreed once, WONT BINARY acknowledged once");
+	CHECK(ANSWERED(true, "\xff\xfd\x00",
+	    "\xff\xfd\x06\xff\xfb\x00\xff\xfd\x00"),
+	    "client-initiated DO BINARY agreed, then the offer");
+	CHECK(ANSWERED(false, "\xff\xfd\x01\xff\xfb\x1f\xff\xfc\x1f"
+	    "\xff\xfe\x01\xff\xfd\x03", "\xff\xfc\x01\xff\xfe\x1f"
+	    "\xff\xfc\x03"), "other options refused; refusals not answered");
+	CHECK(ANSWERED(false, "\xff\xf6", LINE_AYT), "AYT answered");
+	CHECK(ANSWERED(false, "ab\xff\xf3" "c\xff\xf5\xff\xf4" "d\n", ""),
+	    "BRK, AO, IP: nothing to answer");
+	CHECK(both(LIT("ab\xff\xf3" "c\xff\xf5\xff\xf4" "d\n"), "abcd"),
+	    "BRK, AO, IP: the line goes on");
+	CHECK(ANSWERED(true, "\xff\xfa\x18\x01\xff\xf0",
+	    "\xff\xfd\x06\xff\xfd\x00"), "a subnegotiation speaks telnet");
+	CHECK(ANSWERED(true, "hello\r\n", "\xff\xfd\x06"),
+	    "a raw client is offered nothing more");
+	run(LIT("\xff\xfd\x06\xff\xf6x\n"), 1, &g);
+	CHECK(g.nok == 1, "a reader that does not answer still parses");
+	for (size_t i = 0; i + 2 <= sizeof(many); i += 2) {
+		many[i] = (char)0xff;
+		many[i + 1] = (char)0xf6;
+	}
+	CHECK(answers(false, many, sizeof(many), sizeof(many), out, &olen,
+	    &lines) && olen == 150 * (sizeof(LINE_AYT) - 1),
+	    "150 AYTs in one feed: LINE_REPLY until all 150 are answered");
 }
 
 /* Telnet IAC sequences, whole and split. */
@@ -345,6 +504,9 @@ main(void)
 {
 	test_basic();
 	test_controls();
+	test_endings();
+	test_layout();
+	test_answers();
 	test_telnet();
 	test_utf8();
 	test_max();

@@ -2,16 +2,19 @@
  * test_os.c - unit tests for common/os.c's file calls: os_read_file()
  * (regular files only, never blocking), os_file_error(), and
  * os_file_privacy() (who else may read a file, and whose file a symbolic
- * link leads to), on files made here in a temporary directory.
+ * link leads to), on files made here in a temporary directory; and
+ * os_children(), on children forked here.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "os.h"
@@ -185,6 +188,32 @@ cleanup(void)
 	(void)rmdir(dir);
 }
 
+/* os_children: the children forked here, and none once reaped. */
+static void
+test_children(void)
+{
+	pid_t kids[2], got[8];
+	int n, st, found = 0;
+
+	CHECK(os_children(got, 8) == 0, "no children: none listed");
+	for (int i = 0; i < 2; i++) {
+		if ((kids[i] = fork()) == 0) {
+			pause();
+			_exit(0);
+		}
+	}
+	n = os_children(got, 8);
+	for (int i = 0; i < n; i++)
+		found += got[i] == kids[0] || got[i] == kids[1];
+	CHECK(n == 2 && found == 2, "two children forked: both listed");
+	CHECK(os_children(got, 1) == 1, "no more than max");
+	for (int i = 0; i < 2; i++) {
+		(void)kill(kids[i], SIGKILL);
+		(void)waitpid(kids[i], &st, 0);
+	}
+	CHECK(os_children(got, 8) == 0, "reaped: none listed");
+}
+
 int
 main(void)
 {
@@ -196,6 +225,7 @@ main(void)
 	test_read_special();
 	test_privacy_mode();
 	test_privacy_owner();
+	test_children();
 	cleanup();
 	return unit_done();
 }

@@ -120,6 +120,14 @@ test_cut(void)
 		    "proto_cut to %zu bytes keeps %zu", max, want[max]);
 	CHECK(proto_cut(s, 10, 200) == 10, "short text is kept whole");
 	CHECK(proto_cut("abcdef", 6, 3) == 3, "ASCII is cut at max");
+	{
+		char buf[8];	/* what vsnprintf() leaves of s: 7 bytes, NUL */
+
+		memcpy(buf, s, 7);
+		buf[7] = '\0';
+		CHECK(proto_cut(buf, 10, 7) == 6, "only the bytes before max "
+		    "are read: the emoji cut after its lead goes whole");
+	}
 }
 
 int

@@ -390,14 +390,20 @@ test_endings(void)
 	start(&w);
 	hand_client(&w, 0);
 	type(&w, "/quit bye all\n");
-	CHECK(sent(&w, MSG_BYE, "bye all") && told(&w, "*** goodbye\r\n") &&
-	    client_eof(&w), "/quit: MSG_BYE with its reason, goodbye, EOF");
+	CHECK(sent(&w, MSG_BYE, "bye all"), "/quit: MSG_BYE with its reason");
+	put(&w, MSG_LINE, "an answer\r\n", 11, -1);
+	put(&w, MSG_DONE, NULL, 0, -1);
+	CHECK(told(&w, "an answer\r\n*** goodbye\r\n") && client_eof(&w),
+	    "the master's answers, MSG_DONE, then goodbye and EOF");
 	CHECK(finish_alone(&w) == EX_OK, "then it exits 0");
 	start(&w);
 	hand_client(&w, 0);
 	(void)shutdown(w.client, SHUT_WR);
-	CHECK(sent(&w, MSG_BYE, "connection closed") &&
-	    finish_alone(&w) == EX_OK, "a hang-up: MSG_BYE, exit 0");
+	CHECK(sent(&w, MSG_BYE, "connection closed"),
+	    "a half-close: MSG_BYE \"connection closed\"");
+	put(&w, MSG_DONE, NULL, 0, -1);
+	CHECK(told(&w, "*** goodbye\r\n") && client_eof(&w) &&
+	    finish_alone(&w) == EX_OK, "MSG_DONE: goodbye, EOF, exit 0");
 	start(&w);
 	hand_client(&w, 0);
 	put(&w, MSG_SHUTDOWN, NULL, 0, -1);
@@ -405,7 +411,7 @@ test_endings(void)
 	    finish_alone(&w) == EX_OK, "MSG_SHUTDOWN: said, EOF, exit 0");
 	start(&w);
 	hand_client(&w, 1);
-	CHECK(told(&w, "*** read timeout (1 s)\r\n") &&
+	CHECK(told(&w, "*** read timeout (1 s): you sent no line for 1 s") &&
 	    sent(&w, MSG_EXPIRED, "read timeout after 1 s") &&
 	    finish_alone(&w) == EX_OK, "a read timeout of 1 s: said, "
 	    "MSG_EXPIRED, exit 0");
