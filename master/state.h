@@ -14,7 +14,8 @@ enum src_kind {
 	SRC_SIGNAL,		/* the self-pipe (main.c) */
 	SRC_LISTENER,		/* a listening socket (accept.c) */
 	SRC_CHILD,		/* a worker's channel (spawn.c) */
-	SRC_FORKER		/* the forker's socket (forker.c) */
+	SRC_FORKER,		/* the forker's socket (forker.c) */
+	SRC_CLUSTER		/* a connection to Redis (link.c) */
 };
 
 struct src {
