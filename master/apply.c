@@ -145,7 +145,7 @@ apply_join(struct peer *p, const struct clmsg *m)
 	struct member *mb;
 	char name[NAME];
 
-	if ((mb = roster_find(p, m->id)) != NULL)
+	if (roster_find(p, m->id) != NULL)
 		return;			/* a hello brought it first */
 	mb = roster_add(p, &m->client);
 	mb->active_ms = os_now_ms();

@@ -435,23 +435,32 @@ link_deadline(void)
 	return d;
 }
 
-/* Connect again once the backoff is over; give up on a late reply. */
+/*
+ * Connect again once the backoff is over; give up on a late reply.  A
+ * reply that looks late may be waiting in the socket (epoll_wait says
+ * EINTR after a SIGSTOP and SIGCONT, before any event): read first.
+ */
 void
 link_tick(int64_t now)
 {
-	const struct conn *c;
+	struct conn *c;
+	uint64_t gen = lk.gen;
 
 	if (lk.state == LINK_WAITING && now >= lk.retry_at) {
 		link_connect();
 		return;
 	}
-	for (int i = 0; i < LINK_NCONN; i++) {
+	for (int i = 0; i < LINK_NCONN && gen == lk.gen; i++) {
 		c = &lk.c[i];
 		if (c->fd != -1 && c->connecting && now >= c->connect_due) {
 			link_drop("no connection within %u ms", lk.timeout_ms);
 			return;
 		}
-		if (c->fd != -1 && c->qlen > 0 && now >= c->q[c->qhead].due) {
+		if (c->fd != -1 && !c->connecting && c->qlen > 0 &&
+		    now >= c->q[c->qhead].due)
+			conn_read(c);
+		if (gen == lk.gen && c->fd != -1 && c->qlen > 0 &&
+		    now >= c->q[c->qhead].due) {
 			link_drop("no answer from Redis within %u ms",
 			    lk.timeout_ms);
 			return;

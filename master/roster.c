@@ -104,16 +104,17 @@ roster_peer(const char *name)
 struct peer *
 roster_peer_add(const char *name, uint64_t inc)
 {
-	struct peer *p;
+	struct peer *p = calloc(1, sizeof(*p));
 
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		log_panic("out of memory adding server %s", name);
-	(void)snprintf(p->name, sizeof(p->name), "%s", name);
-	p->inc = inc;
-	p->alive = true;
-	TAILQ_INIT(&p->members);
-	TAILQ_INSERT_TAIL(&peers, p, entry);
-	return p;
+	if (p != NULL) {
+		(void)snprintf(p->name, sizeof(p->name), "%s", name);
+		p->inc = inc;
+		p->alive = true;
+		TAILQ_INIT(&p->members);
+		TAILQ_INSERT_TAIL(&peers, p, entry);
+		return p;
+	}
+	log_panic("out of memory adding server %s", name);
 }
 
 /* The client id of server p, or NULL. */
@@ -132,18 +133,19 @@ roster_find(const struct peer *p, uint32_t id)
 struct member *
 roster_add(struct peer *p, const struct clmsg_client *c)
 {
-	struct member *m, **b = bucket(p, c->id);
+	struct member *m = calloc(1, sizeof(*m)), **b = bucket(p, c->id);
 
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		log_panic("out of memory adding a client of %s", p->name);
-	m->peer = p;
-	m->c = *c;
-	m->hnext = *b;
-	*b = m;
-	nick_link(m, true);
-	TAILQ_INSERT_TAIL(&p->members, m, entry);
-	p->nmembers++;
-	return m;
+	if (m != NULL) {
+		m->peer = p;
+		m->c = *c;
+		m->hnext = *b;
+		*b = m;
+		nick_link(m, true);
+		TAILQ_INSERT_TAIL(&p->members, m, entry);
+		p->nmembers++;
+		return m;
+	}
+	log_panic("out of memory adding a client of %s", p->name);
 }
 
 /* A client leaves the roster. */

@@ -60,12 +60,10 @@
 
 /* An entry kept until it is read back. */
 struct outent {
-	TAILQ_ENTRY(outent) entry;
+	struct outent *next;
 	struct clmsg m;
 	char	*text;			/* m.text's own copy */
 };
-
-TAILQ_HEAD(outq, outent);
 
 /* The stream as this server writes and reads it. */
 static struct {
@@ -81,11 +79,13 @@ static struct {
 	char	 offer[40];		/* ours, if it has none */
 	char	 got[40];		/* the handshake's GET */
 	struct redis_id first, last;	/* the handshake's ends; 0-0: none */
-	struct outq out;
+	struct outent *out, **out_end;	/* kept, oldest first */
 	unsigned nout;
 	unsigned timeout_s;		/* cluster_timeout */
 	int64_t	 beat_at;		/* the next heartbeat */
 	int64_t	 up_ms;			/* when the link last synced */
+	int64_t	 read_ms;		/* when XREAD last answered */
+	bool	 overflow;		/* said that entries were dropped */
 	bool	 stopping;
 	bool	 bye_sent;		/* and answered */
 	int64_t	 bye_due;
@@ -112,8 +112,9 @@ outbox_trim(uint64_t seq)
 {
 	struct outent *e;
 
-	while ((e = TAILQ_FIRST(&st.out)) != NULL && e->m.seq <= seq) {
-		TAILQ_REMOVE(&st.out, e, entry);
+	while ((e = st.out) != NULL && e->m.seq <= seq) {
+		if ((st.out = e->next) == NULL)
+			st.out_end = &st.out;
 		st.nout--;
 		free(e->text);
 		free(e);
@@ -126,9 +127,26 @@ outbox_apply(void)
 {
 	struct outent *e;
 
-	TAILQ_FOREACH(e, &st.out, entry)
+	for (e = st.out; e != NULL; e = e->next)
 		if (e->m.seq > roster_self()->seq)
 			(void)apply_entry(&e->m);
+}
+
+/* A kept copy of m, its text too. */
+static struct outent *
+outent_new(const struct clmsg *m)
+{
+	struct outent *e = calloc(1, sizeof(*e));
+
+	if (e != NULL && (m->len == 0 || (e->text = malloc(m->len)) != NULL)) {
+		e->m = *m;
+		if (m->len > 0)
+			memcpy(e->text, m->text, m->len);
+		e->m.text = e->text != NULL ? e->text : "";
+		return e;
+	}
+	free(e);
+	log_panic("out of memory keeping a cluster entry");
 }
 
 /*
@@ -138,24 +156,23 @@ outbox_apply(void)
 void
 stream_publish(struct clmsg *m)
 {
-	struct outent *e, *old;
+	struct outent *e;
 
 	if (st.state == STREAM_OFF || st.stopping)
 		return;
-	if ((e = calloc(1, sizeof(*e))) == NULL ||
-	    (m->len > 0 && (e->text = malloc(m->len)) == NULL))
-		log_panic("out of memory keeping a cluster entry");
-	stream_head(m, m->type);
-	e->m = *m;
-	if (m->len > 0)
-		memcpy(e->text, m->text, m->len);
-	e->m.text = e->text;
-	TAILQ_INSERT_TAIL(&st.out, e, entry);
-	if (++st.nout > OUTBOX_MAX && (old = TAILQ_FIRST(&st.out)) != NULL) {
-		log_warning("cluster: more than %u entries kept for Redis: "
-		    "the oldest will not reach the other servers", OUTBOX_MAX);
-		outbox_trim(old->m.seq);
+	if (st.nout >= OUTBOX_MAX && (e = st.out) != NULL) {
+		if (!st.overflow)
+			log_warning("cluster: more than %u entries kept for "
+			    "Redis: the oldest will not reach the other "
+			    "servers", OUTBOX_MAX);
+		st.overflow = true;
+		outbox_trim(e->m.seq);
 	}
+	stream_head(m, m->type);
+	e = outent_new(m);
+	*st.out_end = e;
+	st.out_end = &e->next;
+	st.nout++;
 	if (st.state == STREAM_UP)
 		stream_send(&e->m);
 	else if (st.state == STREAM_DOWN)
@@ -308,6 +325,7 @@ stream_read_reply(const struct resp_value *v, uintptr_t arg)
 		link_drop("Redis refused XREAD: %s", v->str);
 		return;
 	}
+	st.read_ms = os_now_ms();
 	if (clmsg_entries(v, st.key, &e, &n) == -1) {
 		link_drop("Redis answered XREAD with something else");
 		return;
@@ -355,10 +373,11 @@ stream_synced(bool ask)
 	struct outent *e;
 
 	st.state = STREAM_UP;
+	st.overflow = false;
 	st.up_ms = os_now_ms();
 	st.beat_at = st.up_ms + stream_beat_ms();
 	st.stats.ups++;
-	TAILQ_FOREACH(e, &st.out, entry)
+	for (e = st.out; e != NULL; e = e->next)
 		if (st.state == STREAM_UP)
 			stream_send(&e->m);
 	if (st.state == STREAM_UP)
@@ -527,7 +546,7 @@ stream_start(const struct config *cfg, const char *name,
 	(void)snprintf(st.name, sizeof(st.name), "%s", name);
 	st.inc = inc;
 	st.timeout_s = cfg->cluster_timeout;
-	TAILQ_INIT(&st.out);
+	st.out_end = &st.out;
 	(void)roster_init(name, inc);
 	link_init(&hooks);
 	st.state = STREAM_DOWN;
@@ -592,11 +611,28 @@ stream_event(struct src *s, int events)
 	link_event(s, events);
 }
 
-/* The nearest deadline: the link's, a heartbeat, a silent server. */
+/*
+ * When server p will have been silent for cluster_timeout, counted from
+ * when our link came up; OS_NO_DEADLINE if that does not matter.
+ */
+static int64_t
+stream_silent_at(const struct peer *p)
+{
+	if (p == roster_self() || !p->alive || p->gone_sent)
+		return OS_NO_DEADLINE;
+	return (p->heard_ms > st.up_ms ? p->heard_ms : st.up_ms) +
+	    st.timeout_s * 1000LL;
+}
+
+/*
+ * The nearest deadline: the link's, a heartbeat, a silent server (once
+ * we have read after it went silent: we declare no one gone while we
+ * are the one not reading).
+ */
 int64_t
 stream_deadline(void)
 {
-	int64_t d = link_deadline();
+	int64_t d = link_deadline(), now = os_now_ms(), silent;
 	struct peer *p;
 
 	if (st.stopping && st.state == STREAM_UP)
@@ -604,10 +640,12 @@ stream_deadline(void)
 	if (st.state != STREAM_UP || st.stopping)
 		return d;
 	d = os_nearer(d, st.beat_at);
-	TAILQ_FOREACH(p, roster_peers(), entry)
-		if (p != roster_self() && p->alive && !p->gone_sent)
-			d = os_nearer(d, (p->heard_ms > st.up_ms ?
-			    p->heard_ms : st.up_ms) + st.timeout_s * 1000LL);
+	TAILQ_FOREACH(p, roster_peers(), entry) {
+		silent = stream_silent_at(p);
+		if (silent != OS_NO_DEADLINE && (silent > now ||
+		    st.read_ms >= silent))
+			d = os_nearer(d, silent);
+	}
 	return d;
 }
 
@@ -617,6 +655,7 @@ stream_tick(int64_t now)
 {
 	struct clmsg m;
 	struct peer *p;
+	int64_t silent;
 
 	link_tick(now);
 	if (st.state != STREAM_UP || st.stopping)
@@ -627,9 +666,10 @@ stream_tick(int64_t now)
 		st.beat_at = now + stream_beat_ms();
 	}
 	TAILQ_FOREACH(p, roster_peers(), entry) {
-		if (p == roster_self() || !p->alive || p->gone_sent ||
-		    now < (p->heard_ms > st.up_ms ? p->heard_ms : st.up_ms) +
-		    st.timeout_s * 1000LL || st.state != STREAM_UP)
+		silent = stream_silent_at(p);
+		/* Silent, though we read after it should have spoken. */
+		if (silent == OS_NO_DEADLINE || now < silent ||
+		    st.read_ms < silent || st.state != STREAM_UP)
 			continue;
 		log_info("cluster: no heartbeat from %s for %u s: declaring "
 		    "it gone", p->name, st.timeout_s);

@@ -100,7 +100,7 @@ cl_without() {
 	cl_join b2 b a1 a2 b1
 	cl_join c1 c a1 a2 b1 b2
 	cl_join c2 c a1 a2 b1 b2 c1
-	local i la= lb= lc=
+	local i s la='' lb='' lc=
 	for ((i = 1; i <= 40; i++)); do
 		la+="a1-$i"$'\r\n' lb+="b1-$i"$'\r\n' lc+="c1-$i"$'\r\n'
 	done
@@ -130,21 +130,21 @@ cl_without() {
 }
 
 # NAME reads lines until it has had one matching each REGEX, in any
-# order (bounded); the one matching the first is left in FIRST.
+# order (bounded).
 cl_both() {
-	local name=$1 re1=$2 re2=$3 n=0 got1= got2=
+	local name=$1 re1=$2 re2=$3 n=0 got1='' got2=''
 	while ((n++ < 50)) && { [ -z "$got1" ] || [ -z "$got2" ]; }; do
 		fc_read "$name" || break
 		if [ -z "$got1" ] && [[ $FC_LINE =~ $re1 ]]; then
-			got1=1 FIRST=$FC_LINE
+			got1=1
 		elif [ -z "$got2" ] && [[ $FC_LINE =~ $re2 ]]; then
 			got2=1
 		fi
 	done
-	[ -n "$got1" ] && [ -n "$got2" ] || {
+	if [ -z "$got1" ] || [ -z "$got2" ]; then
 		echo "cl_both $name: not both of /$re1/ and /$re2/" >&2
 		return 1
-	}
+	fi
 }
 
 @test "a nick claimed on three servers at once goes to one; the others get ERR and keep theirs" {
@@ -195,6 +195,7 @@ cl_both() {
 	cl_join a1 a
 	cl_join b1 b a1
 	cl_join c1 c a1 b1
+	local c
 	fc_send a1 "/nick ann"
 	fc_send b1 "/nick bob"
 	for c in a1 b1 c1; do
@@ -256,7 +257,7 @@ cl_both() {
 	cl_join c2 c a1 b1 c1
 	local t0 t1
 	t0=${EPOCHREALTIME/./}
-	kill -KILL "${FC_PIDS[c]}"
+	fc_signal_named c KILL
 	fc_expect a1 '^\*\*\* guest1@c left \(server c unreachable\)$' 3
 	fc_next_is a1 '*** guest2@c left (server c unreachable)'
 	t1=${EPOCHREALTIME/./}
@@ -268,9 +269,7 @@ cl_both() {
 	fc_expect a1 '^\*\*\* end of /who \(2 clients on 2 servers\)$'
 	fc_use a
 	fc_log_has 'cluster: server c declared gone by [ab]: 2 clients dropped'
-	fc_use c
-	fc_reap_killed
-	FC_WAITPIDS[c]=
+	fc_reap_killed_named c
 }
 
 @test "a server frozen past cluster_timeout is declared gone, then comes back with its clients" {
@@ -280,12 +279,12 @@ cl_both() {
 	fc_send b1 "/nick bee"
 	fc_expect a1 '^\*\*\* guest1@b is now known as bee$'
 	fc_next_is b1 '*** guest1@b is now known as bee'
-	kill -STOP "${FC_PIDS[b]}"
+	fc_signal_named b STOP
 	fc_expect a1 '^\*\*\* bee left \(server b unreachable\)$' 4
 	# while b is away, its client's nick is free: a1 takes it
 	fc_send a1 "/nick bee"
 	fc_next_is a1 '*** guest1@a is now known as bee'
-	kill -CONT "${FC_PIDS[b]}"
+	fc_signal_named b CONT
 	# b's client comes back, and goes back to guest1: bee is taken
 	fc_expect a1 '^\*\*\* guest1@b joined$' 5
 	fc_expect b1 '^\*\*\* your nick bee was taken by a client of a while this server was cut off from the cluster; you are guest1 again$' 5
@@ -304,6 +303,7 @@ cl_both() {
 	cl_join a1 a
 	cl_join a2 a a1
 	cl_join b1 b a1 a2
+	local c
 	kill -STOP "$REDIS_PID"
 	fc_send a1 "frozen-1" "frozen-2" "frozen-3"
 	fc_expect a1 '^\*\*\* cluster link lost: no answer from Redis within 1000 ms$' 4
@@ -334,6 +334,7 @@ cl_both() {
 	cl_join a2 a a1
 	cl_join b1 b a1 a2
 	cl_join b2 b a1 a2 b1
+	local c
 	fc_send a1 "before"
 	fc_next_is b1 '<guest1@a> before'
 	kill -KILL "$REDIS_PID"
@@ -423,14 +424,14 @@ cl_both() {
 	cl_join a1 a
 	cl_join c1 c a1
 	fc_use c
-	kill -HUP "${FC_PIDS[c]}"
+	fc_signal_named c HUP
 	wait_until 5 fc_log_has 'configuration reloaded'
 	fc_send c1 "after reload"
 	fc_next_is a1 '<guest1@c> after reload'
 	fc_send c1 /stats
 	fc_expect c1 '^cluster: stream at [0-9]+-[0-9]+; entries: .*; link up 1 time$'
 	printf 'cluster_key = other\n' >>"$conf"
-	kill -HUP "${FC_PIDS[c]}"
+	fc_signal_named c HUP
 	wait_until 5 fc_log_has 'reload: cluster, cluster_key and server_name cannot change while running; keeping the old ones'
 	fc_send c1 "still here"
 	fc_expect a1 '^<guest1@c> still here$'
@@ -448,7 +449,7 @@ cl_both() {
 	redis_stop
 	fc_expect a1 '^\*\*\* cluster link lost: ' 3
 	fc_use a
-	kill -HUP "${FC_PIDS[a]}"
+	fc_signal_named a HUP
 	wait_until 5 fc_log_has 'configuration reloaded'
 	fc_send a1 "still local"
 	fc_stop_named a INT

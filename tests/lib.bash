@@ -37,6 +37,8 @@
 #                            FC_PIDS[NAME], FC_PORTS[NAME], FC_LOGS[NAME]
 #   fc_use NAME              FC_PID, FC_PORT, FC_LOG, FC_WAITPID are NAME's
 #   fc_stop_named NAME [SIG] fc_stop for server NAME
+#   fc_signal_named NAME SIG   signal server NAME's master
+#   fc_reap_killed_named NAME  fc_reap_killed for server NAME
 #   fc_connect_to CLIENT NAME  fc_connect, to server NAME
 #   fc_cleanup_all           fc_cleanup for every named server
 
@@ -476,7 +478,7 @@ declare -gA FC_PIDS=() FC_PORTS=() FC_LOGS=() FC_WAITPIDS=()
 # Start server NAME (fc_start's arguments); it becomes the one in use.
 fc_start_named() {
 	local name=$1; shift
-	FC_PID= FC_WAITPID=
+	FC_PID='' FC_WAITPID=''
 	FC_LOG_NAME=$name fc_start "$@" || {
 		FC_WAITPIDS[$name]=$FC_WAITPID
 		return 1
@@ -501,6 +503,18 @@ fc_stop_named() {
 	fc_use "$name"
 	fc_stop "$@" || return 1
 	FC_WAITPIDS[$name]=
+}
+
+# Send server NAME's master signal SIG.
+fc_signal_named() {
+	kill -s "$2" "${FC_PIDS[$1]}"
+}
+
+# Server NAME was killed with SIGKILL: collect its status (137).
+fc_reap_killed_named() {
+	fc_use "$1"
+	fc_reap_killed || return 1
+	FC_WAITPIDS[$1]=
 }
 
 # Client CLIENT connects to server NAME and reads its greeting.

@@ -16,6 +16,7 @@ REDIS_PID=
 REDIS_PORT=
 REDIS_SOCK=
 REDIS_ARGS=()
+export REDIS_URL=	# for the suites: redis://127.0.0.1:PORT
 
 redis_need() {
 	command -v redis-server >/dev/null || {

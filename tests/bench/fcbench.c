@@ -23,6 +23,10 @@
  *            each.  With -K, then SIGINT -S PID and time until it and
  *            every descendant are gone (pidfds) and every client closed.
  *
+ * -p may list several ports, "-p 2001,2002,2003": client i connects to
+ * the (i mod count)-th, so clients and senders spread over the servers
+ * of a cluster (S6), which relay in one order all the same.
+ *
  * Output: one line of key=value on stdout, a summary on stderr.
  * Per message the work is O(1): sequence checks use a bitmap, flow
  * control a per-message receiver count.
@@ -57,6 +61,7 @@
 #define NS		1000000000ULL
 #define PIDFD_TAG	(1ULL << 32)	/* epoll data: pidfd, not a conn */
 #define LOW_MEMORY_PCT	25		/* stop connecting below this */
+#define PORTS_MAX	16		/* -p PORT,PORT,... */
 
 enum cstate { C_IDLE, C_CONNECTING, C_GREETING, C_READY, C_CLOSED };
 enum mode { M_MSGS, M_CONNECT, M_IDLE, M_SCALE };
@@ -97,7 +102,8 @@ static struct conn *conns;
 static struct sender *snd;
 static int ep, npidfds, pidfds_open;
 static int *pump_list, npump;
-static struct sockaddr_in sa;
+static struct sockaddr_in sa[PORTS_MAX];	/* client i: sa[i % nsa] */
+static int nsa;
 
 /* What the run saw; printed at the end. */
 static struct {
@@ -230,7 +236,8 @@ conn_start(int i)
 	/* Nagle would only measure our own batching, not the server. */
 	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	c->t0 = mono_ns();
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 &&
+	if (connect(c->fd, (struct sockaddr *)&sa[i % nsa],
+	    sizeof(sa[0])) == -1 &&
 	    errno != EINPROGRESS) {
 		note_failure("connect: %s", strerror(errno));
 		(void)close(c->fd);
@@ -1489,14 +1496,15 @@ _Noreturn static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: fcbench -p PORT [-h HOST] [-n CLIENTS] [-L LABEL] [-T SECS]\n"
+	    "usage: fcbench -p PORT[,PORT...] [-h HOST] [-n CLIENTS] [-L LABEL] [-T SECS]\n"
 	    "         [-s SENDERS] [-m MSGS] [-b BYTES] [-r RATE] [-w WINDOW]\n"
 	    "       fcbench -c -p PORT -n CONNECTS [-P PARALLEL]\n"
 	    "       fcbench -i -p PORT -n CLIENTS -S PID [-W SETTLE_MS]\n"
 	    "       fcbench -x -p PORT -n CLIENTS [-m BROADCASTS] [-S PID [-K]]\n"
 	    "  -r 0: as fast as the window allows; -w 0: no window\n"
 	    "  -P: connects in flight (default 1 with -c, else 64)\n"
-	    "  -T: deadline of each phase (default 60 s)\n");
+	    "  -T: deadline of each phase (default 60 s)\n"
+	    "  -p 1,2,3: client i connects to the (i mod 3)-th port\n");
 	exit(2);
 }
 
@@ -1517,6 +1525,22 @@ num(const char *s, long lo, long hi)
 	return v;
 }
 
+/* "-p PORT[,PORT...]": every port, into sa[] (the address comes later). */
+static void
+ports(char *list)
+{
+	char *save = NULL, *p;
+
+	for (p = strtok_r(list, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		if (nsa == PORTS_MAX)
+			die("-p: more than %d ports", PORTS_MAX);
+		sa[nsa].sin_family = AF_INET;
+		sa[nsa++].sin_port = htons((uint16_t)num(p, 1, 65535));
+	}
+	opt.port = nsa > 0 ? ntohs(sa[0].sin_port) : 0;
+}
+
 /* Options, limits, then the mode. */
 int
 main(int argc, char **argv)
@@ -1527,7 +1551,7 @@ main(int argc, char **argv)
 	    != -1) {
 		switch (o) {
 		case 'h': opt.host = optarg; break;
-		case 'p': opt.port = (int)num(optarg, 1, 65535); break;
+		case 'p': ports(optarg); break;
 		case 'n': opt.n = (int)num(optarg, 1, 1000000); break;
 		case 's': opt.s = (int)num(optarg, 1, 100000); break;
 		case 'm': opt.m = (uint32_t)num(optarg, 1, 100000000); break;
@@ -1554,10 +1578,9 @@ main(int argc, char **argv)
 		opt.P = opt.mode == M_CONNECT ? 1 : 64;
 	if (opt.mode == M_SCALE && opt.m == 1000)
 		opt.m = 1;		/* the -m default means one broadcast */
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)opt.port);
-	if (inet_pton(AF_INET, opt.host, &sa.sin_addr) != 1)
-		die("-h wants an IPv4 address, got '%s'", opt.host);
+	for (int i = 0; i < nsa; i++)
+		if (inet_pton(AF_INET, opt.host, &sa[i].sin_addr) != 1)
+			die("-h wants an IPv4 address, got '%s'", opt.host);
 	raise_nofile((rlim_t)opt.n + 64, (rlim_t)opt.n * (opt.kill ? 2 : 1) + 64);
 	signal(SIGPIPE, SIG_IGN);
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
