@@ -25,7 +25,9 @@
  *
  * -p may list several ports, "-p 2001,2002,2003": client i connects to
  * the (i mod count)-th, so clients and senders spread over the servers
- * of a cluster (S6), which relay in one order all the same.
+ * of a cluster (S6), which relay in one order all the same; -A adds the
+ * other servers' trees to the server CPU, -R names one more process
+ * (Redis) whose CPU is told apart.
  *
  * Output: one line of key=value on stdout, a summary on stderr.
  * Per message the work is O(1): sequence checks use a bitmap, flow
@@ -95,8 +97,11 @@ static struct {
 	pid_t	 spid;
 	bool	 kill;
 	uint64_t deadline_ns, settle_ns;
+	pid_t	 also[PORTS_MAX];	/* -A: more server trees (messages) */
+	int	 nalso;
+	pid_t	 rpid;		/* -R: a tree whose CPU is told apart */
 } opt = { "127.0.0.1", NULL, 0, 10, 1, 0, 1000, 64, 64, 0, M_MSGS, 0,
-	false, 60 * NS, NS };
+	false, 60 * NS, NS, { 0 }, 0, 0 };
 
 static struct conn *conns;
 static struct sender *snd;
@@ -475,17 +480,28 @@ mem_measure(struct mem *m)
 	free(t.pids);
 }
 
+/* CPU ticks of the process tree of pid (0 for none). */
+static uint64_t
+pid_ticks(pid_t pid)
+{
+	struct tree t;
+
+	if (pid <= 0)
+		return 0;
+	tree_scan(pid, &t);
+	free(t.pids);
+	return t.ticks;
+}
+
 /* CPU ticks used so far by the server tree (-S), 0 without -S. */
 static uint64_t
 tree_ticks(void)
 {
-	struct tree t;
+	uint64_t ticks = pid_ticks(opt.spid);
 
-	if (opt.spid <= 0)
-		return 0;
-	tree_scan(opt.spid, &t);
-	free(t.pids);
-	return t.ticks;
+	for (int i = 0; i < opt.nalso; i++)
+		ticks += pid_ticks(opt.also[i]);
+	return ticks;
 }
 
 /* ---- senders ---------------------------------------------------------- */
@@ -1114,6 +1130,7 @@ struct run {
 	double	 elapsed;	/* first send to last delivery, s */
 	double	 cpu;		/* our CPU time, s */
 	double	 srv_pct;	/* server tree CPU, % of one core; -1: no -S */
+	double	 other_pct;	/* the -R tree's CPU, % of one core; -1: no -R */
 	double	 busy_pct;	/* whole machine busy, % of all CPUs */
 };
 
@@ -1140,10 +1157,11 @@ machine_jiffies(uint64_t *busy, uint64_t *total)
 static void
 msgs_measure(struct run *m)
 {
-	uint64_t t0, t1, deadline, ticks0, ticks1, b0, b1, j0, j1;
+	uint64_t t0, t1, deadline, ticks0, ticks1, b0, b1, j0, j1, r0, r1;
 	double cpu0;
 
 	ticks0 = tree_ticks();
+	r0 = pid_ticks(opt.rpid);
 	machine_jiffies(&b0, &j0);
 	cpu0 = cpu_s();
 	t0 = mono_ns();
@@ -1164,7 +1182,11 @@ msgs_measure(struct run *m)
 	m->cpu = cpu_s() - cpu0;
 	machine_jiffies(&b1, &j1);
 	ticks1 = tree_ticks();
+	r1 = pid_ticks(opt.rpid);
 	m->elapsed = (double)(t1 - t0) / 1e9;
+	m->other_pct = opt.rpid <= 0 ? -1 : 100.0 *
+	    (double)(r1 - r0) / (double)sysconf(_SC_CLK_TCK) /
+	    ((double)(mono_ns() - t0) / 1e9);
 	m->srv_pct = opt.spid <= 0 ? -1 : 100.0 *
 	    (double)(ticks1 - ticks0) / (double)sysconf(_SC_CLK_TCK) /
 	    ((double)(mono_ns() - t0) / 1e9);
@@ -1199,6 +1221,8 @@ out_msgs(const struct run *m)
 	    100 * cpu / elapsed);
 	if (srv_cpu_pct >= 0)
 		printf(" server_cpu_pct=%.1f", srv_cpu_pct);
+	if (m->other_pct >= 0)
+		printf(" other_cpu_pct=%.1f", m->other_pct);
 	if (m->busy_pct >= 0)
 		printf(" machine_busy_pct=%.1f", m->busy_pct);
 	printf(" notices=%" PRIu64 " errs=%" PRIu64 " other=%" PRIu64,
@@ -1504,7 +1528,9 @@ usage(void)
 	    "  -r 0: as fast as the window allows; -w 0: no window\n"
 	    "  -P: connects in flight (default 1 with -c, else 64)\n"
 	    "  -T: deadline of each phase (default 60 s)\n"
-	    "  -p 1,2,3: client i connects to the (i mod 3)-th port\n");
+	    "  -p 1,2,3: client i connects to the (i mod 3)-th port\n"
+	    "  -A PID: (messages) one more server tree in server_cpu_pct\n"
+	    "  -R PID: (messages) that tree's CPU apart, other_cpu_pct\n");
 	exit(2);
 }
 
@@ -1547,7 +1573,7 @@ main(int argc, char **argv)
 {
 	int o, rc;
 
-	while ((o = getopt(argc, argv, "h:p:n:s:m:b:r:w:cP:iS:xKT:W:L:"))
+	while ((o = getopt(argc, argv, "h:p:n:s:m:b:r:w:cP:iS:A:R:xKT:W:L:"))
 	    != -1) {
 		switch (o) {
 		case 'h': opt.host = optarg; break;
@@ -1562,6 +1588,12 @@ main(int argc, char **argv)
 		case 'P': opt.P = (int)num(optarg, 1, 100000); break;
 		case 'i': opt.mode = M_IDLE; break;
 		case 'S': opt.spid = (pid_t)num(optarg, 1, 1 << 30); break;
+		case 'A':
+			if (opt.nalso == PORTS_MAX)
+				die("-A: more than %d", PORTS_MAX);
+			opt.also[opt.nalso++] = (pid_t)num(optarg, 1, 1 << 30);
+			break;
+		case 'R': opt.rpid = (pid_t)num(optarg, 1, 1 << 30); break;
 		case 'x': opt.mode = M_SCALE; break;
 		case 'K': opt.kill = true; break;
 		case 'T': opt.deadline_ns = (uint64_t)num(optarg, 1, 86400) * NS;
