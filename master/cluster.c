@@ -31,6 +31,7 @@
 #include "cluster.h"
 #include "conf.h"
 #include "fan.h"
+#include "link.h"
 #include "log.h"
 #include "os.h"
 #include "proto.h"
@@ -182,7 +183,7 @@ cluster_close(void)
 void
 cluster_event(struct src *s, int events)
 {
-	stream_event(s, events);
+	link_event(s, events);
 }
 
 /* The cluster's nearest deadline, if any. */
@@ -225,7 +226,7 @@ cluster_cut_off(struct child *c, const char *what)
 	if (stream_state() != STREAM_DOWN)
 		return false;
 	fan_line(c, "ERR the cluster link is down (%s): %s; try again later",
-	    stream_why(), what);
+	    link_why(), what);
 	return true;
 }
 
@@ -245,7 +246,7 @@ cluster_join(struct child *c)
 	stream_publish(&m);
 	if (stream_state() == STREAM_DOWN)
 		fan_line(c, "*** cluster link down (%s): you see this "
-		    "server's clients only until it is back", stream_why());
+		    "server's clients only until it is back", link_why());
 }
 
 /* A client here left (not during shutdown: the bye says it all). */
@@ -436,7 +437,7 @@ cluster_stats(struct child *to)
 	servers = roster_count(&clients);
 	if (state == STREAM_DOWN)
 		fan_line(to, "cluster: server %s, link down (%s), Redis %s, "
-		    "key %s", name, stream_why(), conf.cluster,
+		    "key %s", name, link_why(), conf.cluster,
 		    conf.cluster_key);
 	else
 		fan_line(to, "cluster: server %s, link %s, Redis %s, key %s",

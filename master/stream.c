@@ -16,27 +16,22 @@
  * declarations below are not kept: the next ones replace them.
  *
  * In.  LINK_READ loops on XREAD BLOCK from the id of the last entry
- * read.  Where to start comes from the handshake after each connect:
- * SET KEY:epoch RANDOM NX, GET it, the first and the last entry.  The
- * first time, we start at the end.  Then, the same epoch with ids that
- * go on means nothing was lost; an epoch that changed means a Redis that
- * lost its data (restarted empty): read the new stream from its start,
- * and ask everyone for a hello; ids that went backwards (an old copy of
- * the data) or a first entry past ours (trimmed while we were away) ask
- * for hellos too.
+ * read.  Where to start, after each connect, is sync.c's business: it
+ * also says when entries were lost (a Redis that lost its data, ids gone
+ * backwards, a trimmed stream), and then our hello asks every server
+ * for its clients.
  *
  * Membership.  A heartbeat every cluster_timeout / 3; a server not heard
  * from for cluster_timeout, counted from when our own link came up, is
  * declared gone (an entry, so that every server drops its clients at
  * the same point of the story).  A stopping server says bye.
  *
- * All the state a live upgrade would carry is the struct st below, the
- * roster and the link's address: see cluster.c.
+ * All the state a live upgrade would carry is the struct st below,
+ * sync.c's epoch, the roster and the link's address: see cluster.c.
  *
  * Public: stream_start, stream_set, stream_publish, stream_stop,
- * stream_busy, stream_close, stream_event, stream_deadline, stream_tick,
- * stream_end_turn, stream_state, stream_why, stream_position,
- * stream_stats.
+ * stream_busy, stream_close, stream_deadline, stream_tick,
+ * stream_end_turn, stream_state, stream_position, stream_stats.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,6 +46,7 @@
 #include "os.h"
 #include "roster.h"
 #include "stream.h"
+#include "sync.h"
 
 #define STREAM_MAXLEN	100000UL	/* entries Redis keeps, about */
 #define READ_COUNT	1000		/* entries per XREAD */
@@ -69,16 +65,10 @@ struct outent {
 static struct {
 	enum stream_state state;
 	char	 key[CONFIG_KEY_MAX + 1];
-	char	 epoch_key[CONFIG_KEY_MAX + 8];
 	char	 name[CLMSG_NAME_MAX + 1];	/* server_name */
 	uint64_t inc;			/* our incarnation */
 	uint64_t seq;			/* our entries numbered so far */
 	struct redis_id pos;		/* the last entry read */
-	bool	 synced;		/* pos and epoch mean something */
-	char	 epoch[40];		/* the stream's, as read */
-	char	 offer[40];		/* ours, if it has none */
-	char	 got[40];		/* the handshake's GET */
-	struct redis_id first, last;	/* the handshake's ends; 0-0: none */
 	struct outent *out, **out_end;	/* kept, oldest first */
 	unsigned nout;
 	unsigned timeout_s;		/* cluster_timeout */
@@ -388,124 +378,12 @@ stream_synced(bool ask)
 		fan_all_line(NULL, "*** cluster link restored");
 }
 
-/* The handshake's answers are in: where to read from. */
-static void
-stream_where(void)
-{
-	static const struct redis_id none;
-	const char *why = NULL;
-	char text[REDIS_ID_MAX];
-	bool ask = true;
-
-	if (!st.synced)
-		st.pos = st.last;	/* the first time: from the end */
-	else if (strcmp(st.got, st.epoch) != 0) {
-		why = "Redis lost the stream (restarted empty?)";
-		st.pos = none;
-	} else if (redis_id_cmp(&st.last, &st.pos) < 0) {
-		why = "the stream's ids went backwards (old data?)";
-		st.pos = st.last;
-	} else if (redis_id_cmp(&st.pos, &none) != 0 &&
-	    redis_id_cmp(&st.first, &st.pos) > 0) {
-		why = "entries were trimmed or lost while we were away";
-	} else
-		ask = false;
-	(void)snprintf(st.epoch, sizeof(st.epoch), "%s", st.got);
-	st.synced = true;
-	(void)redis_id_format(&st.pos, text, sizeof(text));
-	if (why != NULL)
-		log_notice("cluster: %s: reading %s from %s, asking every "
-		    "server for its clients", why, st.key, text);
-	else
-		log_info("cluster: reading %s from %s", st.key, text);
-	stream_synced(ask);
-}
-
-/* SET NX's answer: OK, or nil if the epoch was there. */
-static void
-stream_set_reply(const struct resp_value *v, uintptr_t arg)
-{
-	(void)arg;
-	if (resp_type(v) == RESP_ERROR)
-		link_drop("Redis refused SET %s: %s", st.epoch_key, v->str);
-}
-
-/* GET's answer: the stream's epoch. */
-static void
-stream_get_reply(const struct resp_value *v, uintptr_t arg)
-{
-	(void)arg;
-	if (resp_type(v) != RESP_BULK || v->len >= sizeof(st.got) ||
-	    v->len == 0) {
-		link_drop("Redis has no readable %s", st.epoch_key);
-		return;
-	}
-	memcpy(st.got, v->str, v->len + 1);
-}
-
-/* XRANGE or XREVRANGE COUNT 1: the first or last id (arg 1), or 0-0. */
-static void
-stream_end_reply(const struct resp_value *v, uintptr_t last)
-{
-	const struct resp_value *e, *f;
-	struct redis_id id = { 0, 0 };
-	size_t n;
-
-	if (resp_type(v) == RESP_ERROR) {
-		link_drop("Redis refused to read %s: %s", st.key, v->str);
-		return;
-	}
-	if (clmsg_entries(v, NULL, &e, &n) == -1 || n > 1 ||
-	    (n == 1 && clmsg_entry(e, &id, &f) == -1)) {
-		link_drop("Redis answered XRANGE with something else");
-		return;
-	}
-	if (!last)
-		st.first = id;
-	else {
-		st.last = id;
-		stream_where();
-	}
-}
-
-/* Queue one handshake command for LINK_CMD, and where its reply goes. */
-static void
-stream_ask(link_reply *fn, uintptr_t arg, const char *a0, const char *a1,
-    const char *a2, const char *a3, const char *a4, const char *a5)
-{
-	if (resp_cmd(link_out(LINK_CMD), a0, a1, a2, a3, a4, a5,
-	    (char *)NULL) == -1)
-		log_panic("queueing the cluster handshake: %s",
-		    strerror(errno));
-	link_expect(LINK_CMD, fn, arg, 0);
-}
-
-/*
- * The link is up: find where to read from (the replies above).  The
- * epoch we offer is new each time: a Redis that lost everything gets
- * another one than it had, whoever comes first.
- */
+/* The link is up: find where to read from (sync.c), then go on. */
 static void
 stream_link_up(void)
 {
-	unsigned char r[8];
-
-	if (os_random(r, sizeof(r)) == -1)
-		log_panic("getrandom() failed: %s", strerror(errno));
-	for (size_t i = 0; i < sizeof(r); i++)
-		(void)snprintf(st.offer + 2 * i, 3, "%02x", r[i]);
 	st.state = STREAM_SYNCING;
-	memset(&st.first, 0, sizeof(st.first));
-	memset(&st.last, 0, sizeof(st.last));
-	st.got[0] = '\0';
-	stream_ask(stream_set_reply, 0, "SET", st.epoch_key, st.offer, "NX",
-	    NULL, NULL);
-	stream_ask(stream_get_reply, 0, "GET", st.epoch_key, NULL, NULL,
-	    NULL, NULL);
-	stream_ask(stream_end_reply, 0, "XRANGE", st.key, "-", "+", "COUNT",
-	    "1");
-	stream_ask(stream_end_reply, 1, "XREVRANGE", st.key, "+", "-",
-	    "COUNT", "1");
+	sync_start(&st.pos, stream_synced);
 }
 
 /*
@@ -519,8 +397,10 @@ stream_link_down(const char *why)
 	char text[256];
 
 	st.state = STREAM_DOWN;
-	if (st.stopping)
+	if (st.stopping) {
+		link_close();		/* no reconnecting to say bye late */
 		return;
+	}
 	if (was == STREAM_UP) {
 		(void)snprintf(text, sizeof(text), "%s", why);
 		stream_clean(text);
@@ -541,8 +421,7 @@ stream_start(const struct config *cfg, const char *name,
 	    stream_link_down };
 
 	(void)snprintf(st.key, sizeof(st.key), "%s", cfg->cluster_key);
-	(void)snprintf(st.epoch_key, sizeof(st.epoch_key), "%s:epoch",
-	    cfg->cluster_key);
+	sync_init(cfg->cluster_key);
 	(void)snprintf(st.name, sizeof(st.name), "%s", name);
 	st.inc = inc;
 	st.timeout_s = cfg->cluster_timeout;
@@ -578,6 +457,8 @@ stream_stop(void)
 		stream_direct(&m, CL_BYE);
 		st.bye_due = os_now_ms() + stream_link_ms(st.timeout_s);
 	}
+	if (st.state != STREAM_UP)
+		link_close();		/* nobody to say bye to: stop trying */
 	st.stopping = true;
 }
 
@@ -604,13 +485,6 @@ stream_close(void)
 	st.state = STREAM_OFF;
 }
 
-/* A connection to Redis is ready. */
-void
-stream_event(struct src *s, int events)
-{
-	link_event(s, events);
-}
-
 /*
  * When server p will have been silent for cluster_timeout, counted from
  * when our link came up; OS_NO_DEADLINE if that does not matter.
@@ -635,9 +509,9 @@ stream_deadline(void)
 	int64_t d = link_deadline(), now = os_now_ms(), silent;
 	struct peer *p;
 
-	if (st.stopping && st.state == STREAM_UP)
-		return os_nearer(d, st.bye_due);
-	if (st.state != STREAM_UP || st.stopping)
+	if (st.stopping)
+		return stream_busy(now) ? os_nearer(d, st.bye_due) : d;
+	if (st.state != STREAM_UP)
 		return d;
 	d = os_nearer(d, st.beat_at);
 	TAILQ_FOREACH(p, roster_peers(), entry) {
@@ -693,13 +567,6 @@ enum stream_state
 stream_state(void)
 {
 	return st.state;
-}
-
-/* Why the link went down last. */
-const char *
-stream_why(void)
-{
-	return link_why();
 }
 
 /* The id of the last entry read, as text. */

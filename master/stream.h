@@ -37,12 +37,10 @@ void	 stream_publish(struct clmsg *);
 void	 stream_stop(void);
 bool	 stream_busy(int64_t);
 void	 stream_close(void);
-void	 stream_event(struct src *, int);
 int64_t	 stream_deadline(void);
 void	 stream_tick(int64_t);
 void	 stream_end_turn(void);
 enum stream_state stream_state(void);
-const char *stream_why(void);
 const char *stream_position(char *, size_t);
 void	 stream_stats(struct stream_stats *);
 
