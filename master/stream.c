@@ -361,7 +361,11 @@ static void
 stream_synced(bool ask)
 {
 	struct outent *e;
+	struct peer *p;
 
+	/* A gone we wrote may have been lost with the link: anew. */
+	TAILQ_FOREACH(p, roster_peers(), entry)
+		p->gone_sent = false;
 	st.state = STREAM_UP;
 	st.overflow = false;
 	st.up_ms = os_now_ms();
