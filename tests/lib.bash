@@ -38,6 +38,7 @@
 #   fc_use NAME              FC_PID, FC_PORT, FC_LOG, FC_WAITPID are NAME's
 #   fc_stop_named NAME [SIG] fc_stop for server NAME
 #   fc_signal_named NAME SIG   signal server NAME's master
+#   fc_await_exit_named NAME   fc_await_exit for server NAME
 #   fc_reap_killed_named NAME  fc_reap_killed for server NAME
 #   fc_connect_to CLIENT NAME  fc_connect, to server NAME
 #   fc_cleanup_all           fc_cleanup for every named server
@@ -503,6 +504,13 @@ fc_stop_named() {
 	fc_use "$name"
 	fc_stop "$@" || return 1
 	FC_WAITPIDS[$name]=
+}
+
+# Wait (bounded) for server NAME, signalled, to exit; FC_STATUS.
+fc_await_exit_named() {
+	fc_use "$1"
+	fc_await_exit "${2:-15}" || return 1
+	FC_WAITPIDS[$1]=
 }
 
 # Send server NAME's master signal SIG.
