@@ -7,7 +7,8 @@
 #   make check-asan     the whole suite on an ASan+UBSan build
 #   make check-valgrind core scenarios under valgrind, children included
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
-#   make bench      S1-S5 against forkchatd and a reference server
+#   make bench      S1-S5 against forkchatd and a reference server; S6
+#                   a cluster of three (needs redis-server)
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, units,
 #                   example configuration; make uninstall (the directories
 #                   install made go too, once empty)

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "confint.h"
 #include "num.h"
+#include "redis.h"
 #include "sock.h"
 
 #define DEFAULT_LISTEN	"127.0.0.1:2000"
@@ -49,7 +50,9 @@ enum key_type {
 	KEY_LEVEL,	/* enum log_level, by log.c's names */
 	KEY_PATH,	/* char *: an absolute path */
 	KEY_ACCOUNT,	/* char *: a user or group name */
-	KEY_LISTEN	/* the listen[] list; the one key that repeats */
+	KEY_LISTEN,	/* the listen[] list; the one key that repeats */
+	KEY_REDIS,	/* char *: a Redis address, as redis.c reads it */
+	KEY_WORD	/* char[max + 1]: 1..max of the row's chars */
 };
 
 struct key {
@@ -58,7 +61,8 @@ struct key {
 	size_t		 off;		/* of the field in struct config */
 	unsigned long long min, max;	/* KEY_UINT, KEY_SIZE: allowed values */
 	const char *const *names;	/* KEY_ENUM: NULL-ended */
-	const char	*expect;	/* KEY_ENUM: what a bad value is told */
+	const char	*expect;	/* KEY_ENUM, KEY_WORD: what a bad value is told */
+	const char	*chars;		/* KEY_WORD: the characters allowed */
 };
 
 typedef int	key_setter(struct config *, const struct key *, const char *,
@@ -303,6 +307,34 @@ set_listen(struct config *cfg, const struct key *k, const char *v, char *err,
 	return 0;
 }
 
+/* Setter for a Redis address: redis://HOST:PORT or unix:PATH. */
+static int
+set_redis(struct config *cfg, const struct key *k, const char *v, char *err,
+    size_t errlen)
+{
+	struct redis_addr a;
+
+	if (redis_addr_parse(v, &a) == -1)
+		return seterr(err, errlen, "%s: '%s' is not redis://HOST:PORT "
+		    "(HOST a numeric address or localhost) or unix:PATH",
+		    k->name, v);
+	return set_string(cfg, k, v, err, errlen);
+}
+
+/* Setter for a word kept in the struct: 1..max of the row's chars. */
+static int
+set_word(struct config *cfg, const struct key *k, const char *v, char *err,
+    size_t errlen)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > k->max || strspn(v, k->chars) != n)
+		return seterr(err, errlen, "%s: '%s' must be %s", k->name, v,
+		    k->expect);
+	memcpy(FIELD(cfg, k, char), v, n + 1);
+	return 0;
+}
+
 /* Each type's setter. */
 static key_setter *const setters[] = {
 	[KEY_UINT] = set_uint,
@@ -313,6 +345,8 @@ static key_setter *const setters[] = {
 	[KEY_PATH] = set_path,
 	[KEY_ACCOUNT] = set_account,
 	[KEY_LISTEN] = set_listen,
+	[KEY_REDIS] = set_redis,
+	[KEY_WORD] = set_word,
 };
 
 /* By value: ADMIN_OPERATORS is 0, LOG_FORMAT_AUTO is 0, and so on. */
@@ -328,6 +362,13 @@ static const char *const log_format_names[] = { "auto", "journal", "plain",
 #define NAMED(f, n, e) \
 	{ .name = #f, .type = KEY_ENUM, .off = OFF(f), .names = (n), \
 	  .expect = (e) }
+#define WORD(f, c, e) \
+	{ .name = #f, .type = KEY_WORD, .off = OFF(f), \
+	  .max = sizeof(((struct config *)0)->f) - 1, .chars = (c), \
+	  .expect = (e) }
+
+#define NAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+			"0123456789_-"
 
 static const struct key keys[] = {
 	KEY(listen,			KEY_LISTEN),
@@ -348,6 +389,11 @@ static const struct key keys[] = {
 	NAMED(log_format, log_format_names, "auto, journal or plain"),
 	KEY(user,			KEY_ACCOUNT),
 	KEY(group,			KEY_ACCOUNT),
+	KEY(cluster,			KEY_REDIS),
+	KEY(cluster_password_file,	KEY_PATH),
+	WORD(cluster_key, NAME_CHARS ".:", "1-64 of A-Z a-z 0-9 _ - . :"),
+	WORD(server_name, NAME_CHARS,	"1-16 of A-Z a-z 0-9 _ -"),
+	NUMBER(cluster_timeout,		KEY_UINT, 1, 3600),
 };
 
 _Static_assert(nitems(keys) <= CONFIG_MAX_KEYS,
@@ -371,6 +417,8 @@ config_defaults(struct config *cfg)
 		.pipe_timeout = 5,
 		.pipe_max_output = 65536,
 		.log_level = LL_INFO,
+		.cluster_key = "forkchat",
+		.cluster_timeout = 10,
 	};
 	/* Out of memory leaves nlisten at 0, which the caller sees. */
 	if ((cfg->listen[0] = strdup(DEFAULT_LISTEN)) != NULL)
@@ -457,6 +505,8 @@ config_free(struct config *cfg)
 	free(cfg->oper_password_file);
 	free(cfg->user);
 	free(cfg->group);
+	free(cfg->cluster);
+	free(cfg->cluster_password_file);
 	config_pipes_free(cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -495,10 +545,15 @@ dump_key(const struct config *cfg, const struct key *k, struct buf *out)
 		    log_level_name(*CFIELD(cfg, k, enum log_level)));
 	case KEY_PATH:
 	case KEY_ACCOUNT:
+	case KEY_REDIS:
 		if (*CFIELD(cfg, k, string) == NULL)
 			return 0;
 		return buf_printf(out, "%s=%s\n", k->name,
 		    *CFIELD(cfg, k, string));
+	case KEY_WORD:
+		if (*CFIELD(cfg, k, char) == '\0')
+			return 0;
+		return buf_printf(out, "%s=%s\n", k->name, CFIELD(cfg, k, char));
 	case KEY_LISTEN:
 		for (int i = 0; i < cfg->nlisten; i++)
 			if (buf_printf(out, "%s=%s\n", k->name,

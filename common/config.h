@@ -23,6 +23,7 @@
 #define CONFIG_MAX_ARGS		32
 #define CONFIG_NAME_MAX		16	/* pipe names, like nicks */
 #define CONFIG_ERR_MAX		512
+#define CONFIG_KEY_MAX		64	/* cluster_key: a Redis key prefix */
 
 enum admin_policy {
 	ADMIN_OPERATORS,	/* /oper first (the default) */
@@ -63,6 +64,11 @@ struct config {
 	char	*group;			/* and group; NULL: the user's */
 	struct pipe_prog *pipes;		/* npipes of them, on the heap */
 	int	 npipes;
+	char	*cluster;		/* Redis: redis://HOST:PORT, unix:PATH */
+	char	*cluster_password_file;	/* Redis AUTH; NULL: none */
+	char	 cluster_key[CONFIG_KEY_MAX + 1];	/* the stream's key */
+	char	 server_name[CONFIG_NAME_MAX + 1];	/* "": from the host */
+	unsigned cluster_timeout;	/* seconds without a heartbeat */
 };
 
 /* config.c: the keys */

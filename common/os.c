@@ -1,8 +1,8 @@
 /*
  * os.c - wrappers for the few Linux-specific calls, and the clock.
  *
- * Public: os_now_ms, os_subreaper, os_set_name, os_close_except,
- * os_signals_default, os_random, os_fork_sibling, os_unsetenv,
+ * Public: os_now_ms, os_wall_ms, os_subreaper, os_set_name,
+ * os_close_except, os_signals_default, os_random, os_fork_sibling, os_unsetenv,
  * os_sched_batch, os_read_head, os_read_file, os_file_error,
  * os_file_privacy, os_status_text, os_nearer, os_timeout, os_cloexec,
  * os_memfd, os_self_exe.  Each returns -1 with errno set on failure.
@@ -34,6 +34,16 @@ os_now_ms(void)
 	struct timespec ts;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds since 1970: for telling times to other machines only. */
+int64_t
+os_wall_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 

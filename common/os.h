@@ -14,6 +14,7 @@
 #define OS_NO_DEADLINE	0		/* a deadline that is not set */
 
 int64_t	os_now_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
+int64_t	os_wall_ms(void);		/* CLOCK_REALTIME, ms since 1970 */
 int64_t	os_nearer(int64_t, int64_t);	/* the nearer of two deadlines */
 int	os_timeout(int64_t, int64_t);	/* poll timeout until a deadline */
 int	os_subreaper(void);		/* PR_SET_CHILD_SUBREAPER */

@@ -5,7 +5,8 @@
  * /timeout arrive as requests, are checked against the client's rights
  * and target, and reach the target's worker as control messages
  * (MSG_CLOSE, MSG_SET_TIMEOUT) on its channel.  Who is an operator is
- * oper.c's business.
+ * oper.c's business.  In a cluster, a kick or timeout whose rights
+ * check passed goes to cluster.c, which finds the target on any server.
  *
  * Public: admin_kick, admin_timeout, admin_stats, admin_job.
  */
@@ -14,6 +15,7 @@
 
 #include "admin.h"
 #include "chat.h"
+#include "cluster.h"
 #include "conf.h"
 #include "fan.h"
 #include "log.h"
@@ -28,17 +30,18 @@ admin_may(const struct child *c)
 }
 
 /*
- * The target named by the str field that starts m, if c may act on
- * it: NULL (the client told why) if not, with *bad set if m is not a
- * target at all.
+ * The target named by the str field that starts m (into target), if c
+ * may act on it: NULL (the client told why) if not, with *bad set if m
+ * is not a target at all.  In a cluster, NULL for cluster.c to find it.
  */
 static struct child *
-admin_target(struct child *c, const char *cmd, struct msg *m, bool *bad)
+admin_target(struct child *c, const char *cmd, struct msg *m, char *target,
+    bool *bad)
 {
-	char target[PROTO_TARGET_MAX + 1];
 	struct child *t;
 
-	*bad = msg_str(m, target, sizeof(target)) == -1 || target[0] == '\0';
+	*bad = msg_str(m, target, PROTO_TARGET_MAX + 1) == -1 ||
+	    target[0] == '\0';
 	if (*bad)
 		return NULL;
 	if (!admin_may(c)) {
@@ -46,6 +49,8 @@ admin_target(struct child *c, const char *cmd, struct msg *m, bool *bad)
 		    cmd);
 		return NULL;
 	}
+	if (cluster_on())
+		return NULL;
 	if ((t = chat_find(target)) == NULL)
 		fan_line(c, "ERR no such client: %s (see /who)", target);
 	return t;
@@ -55,16 +60,18 @@ admin_target(struct child *c, const char *cmd, struct msg *m, bool *bad)
 int
 admin_kick(struct child *c, struct msg *m)
 {
-	char line[512];
+	char line[512], target[PROTO_TARGET_MAX + 1];
 	const char *why;
 	struct child *t;
 	size_t wlen;
 	bool bad;
 	int n;
 
-	t = admin_target(c, "kick", m, &bad);
+	t = admin_target(c, "kick", m, target, &bad);
 	if (bad || msg_text(m, &why, &wlen) == -1 || wlen > PROTO_REASON_MAX)
 		return -1;
+	if (t == NULL && cluster_on() && admin_may(c))
+		cluster_kick(c, target, why, wlen);
 	if (t == NULL)
 		return 0;
 	n = snprintf(line, sizeof(line), "*** you were kicked by %s%s%.*s",
@@ -89,14 +96,17 @@ admin_kick(struct child *c, struct msg *m)
 int
 admin_timeout(struct child *c, struct msg *m)
 {
+	char target[PROTO_TARGET_MAX + 1];
 	struct child *t;
 	uint32_t secs;
 	bool bad, had;
 
-	t = admin_target(c, "timeout", m, &bad);
+	t = admin_target(c, "timeout", m, target, &bad);
 	if (bad || msg_u32(m, &secs) == -1 || msg_end(m) == -1 ||
 	    secs > PROTO_TIMEOUT_MAX)
 		return -1;
+	if (t == NULL && cluster_on() && admin_may(c))
+		cluster_timeout(c, target, secs);
 	if (t == NULL)
 		return 0;
 	had = t->client.read_timeout != 0;
@@ -148,6 +158,8 @@ admin_stats(struct child *to, struct msg *m)
 	fan_line(to, "workers: %llu forked, %llu reaped, %llu crashed",
 	    (unsigned long long)s->forked, (unsigned long long)s->reaped,
 	    (unsigned long long)s->crashed);
+	if (cluster_on())
+		cluster_stats(to);
 	fan_line(to, "*** end of /stats");
 	return 0;
 }

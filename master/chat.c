@@ -5,6 +5,8 @@
  * fan-out, prefixed with its sender's nick; a private message goes to
  * one.  Nicks are unique, case-insensitively, and guestN is kept for
  * automatic names.  Joins, leaves and renames are told to everyone.
+ * In a cluster, what others see goes to cluster.c instead, which tells
+ * it in the cluster's order; /msg to a client not found here too.
  *
  * Public: chat_say, chat_privmsg, chat_nick, chat_who, chat_bye,
  * chat_join, chat_leave, chat_left, chat_find.
@@ -17,6 +19,7 @@
 #include <strings.h>
 
 #include "chat.h"
+#include "cluster.h"
 #include "fan.h"
 #include "log.h"
 #include "os.h"
@@ -53,7 +56,10 @@ chat_join(struct child *c)
 	log_info("client #%u (%s) connected from %s, worker %ld",
 	    c->client.id, c->client.nick, c->client.peer, (long)c->pid);
 	fan_join(c);
-	fan_all_line(c, "*** %s joined", c->client.nick);
+	if (cluster_on())
+		cluster_join(c);
+	else
+		fan_all_line(c, "*** %s joined", c->client.nick);
 }
 
 /* Tell the others that c's client left (not during shutdown). */
@@ -62,7 +68,9 @@ chat_left(struct child *c, const char *why)
 {
 	log_info("client #%u (%s) from %s left: %s", c->client.id,
 	    c->client.nick, c->client.peer, why);
-	if (server.phase == PHASE_RUNNING)
+	if (cluster_on())
+		cluster_leave(c, why);
+	else if (server.phase == PHASE_RUNNING)
 		fan_all_line(NULL, "*** %s left (%s)", c->client.nick, why);
 }
 
@@ -90,6 +98,10 @@ chat_say(struct child *c, struct msg *m)
 	if (msg_text(m, &text, &len) == -1)
 		return -1;
 	server.stats.bytes_in += len;
+	if (cluster_on()) {
+		cluster_say(c, m->h.type == MSG_ME, text, len);
+		return 0;
+	}
 	n = snprintf(prefix, sizeof(prefix), m->h.type == MSG_SAY ?
 	    "<%s> " : "* %s ", c->client.nick);
 	iov[0].iov_base = prefix;
@@ -120,7 +132,11 @@ chat_privmsg(struct child *c, struct msg *m)
 	    msg_text(m, &text, &len) == -1 || target[0] == '\0' || len == 0)
 		return -1;
 	server.stats.bytes_in += len;
-	if ((to = chat_find(target)) == NULL) {
+	if ((to = chat_find(target)) == NULL && cluster_on()) {
+		cluster_privmsg(c, target, text, len);	/* on another server? */
+		return 0;
+	}
+	if (to == NULL) {
 		fan_line(c, "ERR no such client: %s (see /who)", target);
 		return 0;
 	}
@@ -150,6 +166,8 @@ chat_nick(struct child *c, struct msg *m)
 	} else if (nick_reserved(name)) {
 		fan_line(c, "ERR nick %s is reserved: guestN names are given "
 		    "out automatically", name);
+	} else if (cluster_on()) {
+		cluster_nick(c, name);		/* unique across servers */
 	} else if ((other = chat_find(name)) != NULL && other != c) {
 		fan_line(c, "ERR nick %s is already in use; pick another",
 		    name);
@@ -181,6 +199,10 @@ chat_who(struct child *c, struct msg *m)
 	struct child *o;
 
 	(void)m;
+	if (cluster_on()) {
+		cluster_who(c);
+		return 0;
+	}
 	TAILQ_FOREACH(o, &children.clients, entry) {
 		(void)proto_duration(since, sizeof(since),
 		    (now - o->client.since_ms) / 1000);

@@ -7,10 +7,13 @@
  *
  * The operator password is the first line of oper_password_file, or,
  * without one, a random password made at start, logged once, and kept
- * across reloads.  It is compared in constant time.
+ * across reloads.  It is compared in constant time.  The Redis
+ * password of the cluster link is read the same way, from
+ * cluster_password_file.
  *
  * Public: conf, conf_sources, conf_path, conf_build, conf_password_for,
- * conf_password_set, conf_password_ok, conf_save, conf_restore.
+ * conf_password_set, conf_password_ok, conf_cluster_password, conf_save,
+ * conf_restore.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -90,8 +93,8 @@ conf_build(struct config *cfg, char *err, size_t errlen)
  * others may read is taken, with a warning each time it is read.
  */
 static int
-conf_read_password(const char *file, char *out, size_t size, char *err,
-    size_t errlen)
+conf_read_password(const char *key, const char *file, char *out, size_t size,
+    char *err, size_t errlen)
 {
 	ssize_t n;
 	int priv;
@@ -99,31 +102,31 @@ conf_read_password(const char *file, char *out, size_t size, char *err,
 	if ((priv = os_file_privacy(file)) == -1)
 		goto fail;
 	if (priv & OS_FILE_FOREIGN_LINK) {
-		(void)snprintf(err, errlen, "oper_password_file %s: a symbolic "
-		    "link to a file owned by another user; refused", file);
+		(void)snprintf(err, errlen, "%s %s: a symbolic link to a file "
+		    "owned by another user; refused", key, file);
 		return -1;
 	}
 	if ((n = os_read_file(file, out, size - 1)) == -1)
 		goto fail;
 	out[n] = '\0';
 	if (out[strcspn(out, "\r\n")] == '\0' && (size_t)n == size - 1) {
-		(void)snprintf(err, errlen, "oper_password_file %s: the first "
-		    "line is longer than %zu bytes", file, size - 2);
+		(void)snprintf(err, errlen, "%s %s: the first line is longer "
+		    "than %zu bytes", key, file, size - 2);
 		return -1;
 	}
 	out[strcspn(out, "\r\n")] = '\0';
 	if (out[0] == '\0') {
-		(void)snprintf(err, errlen, "oper_password_file %s: the first "
-		    "line is empty", file);
+		(void)snprintf(err, errlen, "%s %s: the first line is empty",
+		    key, file);
 		return -1;
 	}
 	if (priv & OS_FILE_SHARED)
-		log_warning("oper_password_file %s: readable by other users "
-		    "(chmod 600 it)", file);
+		log_warning("%s %s: readable by other users (chmod 600 it)",
+		    key, file);
 	return 0;
 fail:
-	(void)snprintf(err, errlen, "cannot read oper_password_file %s: %s",
-	    file, os_file_error(errno));
+	(void)snprintf(err, errlen, "cannot read %s %s: %s", key, file,
+	    os_file_error(errno));
 	return -1;
 }
 
@@ -159,8 +162,8 @@ conf_password_for(const struct config *cfg, char *out, size_t size,
 		return 0;
 	}
 	if (cfg->oper_password_file != NULL)
-		return conf_read_password(cfg->oper_password_file, out, size,
-		    err, errlen);
+		return conf_read_password("oper_password_file",
+		    cfg->oper_password_file, out, size, err, errlen);
 	*random = true;
 	if (password_random && password[0] != '\0') {
 		(void)snprintf(out, size, "%s", password);
@@ -176,6 +179,21 @@ conf_password_for(const struct config *cfg, char *out, size_t size,
 	    LL_WARNING : LL_ERROR, "operator password for this run: %s (set "
 	    "oper_password_file to choose one)", out);
 	return 0;
+}
+
+/*
+ * The Redis password cfg asks for (cluster_password_file's first line),
+ * into out as conf_password_for() does; "" when there is none.
+ */
+int
+conf_cluster_password(const struct config *cfg, char *out, size_t size,
+    char *err, size_t errlen)
+{
+	out[0] = '\0';
+	if (cfg->cluster == NULL || cfg->cluster_password_file == NULL)
+		return 0;
+	return conf_read_password("cluster_password_file",
+	    cfg->cluster_password_file, out, size, err, errlen);
 }
 
 /* Put a password from conf_password_for() in force. */

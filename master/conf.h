@@ -1,6 +1,6 @@
 /*
  * conf.h - the configuration in force, how it is built (defaults, the
- * file, -o, -l), and the operator password.
+ * file, -o, -l), the operator password and the cluster's Redis one.
  */
 #ifndef FORKCHAT_CONF_H
 #define FORKCHAT_CONF_H
@@ -21,6 +21,8 @@ int	 conf_password_for(const struct config *, char *, size_t, bool *,
 	     char *, size_t);
 void	 conf_password_set(const char *, bool);
 bool	 conf_password_ok(const char *, size_t);
+int	 conf_cluster_password(const struct config *, char *, size_t, char *,
+	     size_t);
 
 struct snap;
 struct msg;

@@ -4,8 +4,9 @@
  *
  * The loop waits in epoll with a timeout taken from the nearest deadline
  * and, each turn, acts in a fixed order: signals (shutdown first, then
- * a reload, then reaping), the forker's answers, worker channels, new
- * connections; then deadlines, the spare pool, and one flush of
+ * a reload, then reaping), the forker's answers, worker channels, the
+ * cluster's connections to Redis (like channels, what others said),
+ * new connections; then deadlines, the spare pool, and one flush of
  * everything queued during the turn.  The modules below it call
  * downwards only; what the child table has to tell the chat (a worker
  * reaped) comes up through the hooks set here.
@@ -21,6 +22,7 @@
 
 #include "accept.h"
 #include "chat.h"
+#include "cluster.h"
 #include "conf.h"
 #include "dispatch.h"
 #include "ev.h"
@@ -128,6 +130,8 @@ check_only(int noverrides)
 	if ((conf.oper_password_file != NULL &&
 	    conf_password_for(&conf, pw, sizeof(pw), &random, err,
 	    sizeof(err)) == -1) ||
+	    conf_cluster_password(&conf, pw, sizeof(pw), err,
+	    sizeof(err)) == -1 ||
 	    service_check_account(&conf, err, sizeof(err)) == -1 ||
 	    limits_check(&conf, err, sizeof(err)) == -1)
 		config_fail("", err);
@@ -296,6 +300,9 @@ setup_fresh(void)
 	setup_password();
 	if (accept_open() == -1)
 		exit(EX_FAIL);
+	/* Before dropping privileges: the Redis password file is read. */
+	if (cluster_start(&conf, err, sizeof(err)) == -1)
+		log_fatal(EX_CONFIG, "%s", err);
 	service_drop_privileges(&conf);
 	if (limits_check(&conf, err, sizeof(err)) == -1)
 		log_fatal(EX_CONFIG, "%s", err);
@@ -425,6 +432,7 @@ master_stop(int signo)
 	server.phase = PHASE_DRAINING;
 	service_stopping();
 	accept_close();
+	cluster_stop();			/* the others drop our clients now */
 	master_goodbye_all();
 	grace_deadline = os_now_ms() + (int64_t)conf.shutdown_grace * 1000;
 	if (conf.shutdown_grace == 0)
@@ -442,6 +450,7 @@ master_quit(void)
 		service_stopping();
 	}
 	accept_close();
+	cluster_stop();
 	master_terminate("at once");
 }
 
@@ -493,6 +502,7 @@ master_timeout(int64_t now)
 	d = os_nearer(d, fan_deadline());
 	d = os_nearer(d, oper_deadline());
 	d = os_nearer(d, upgrade_deadline());
+	d = os_nearer(d, cluster_deadline());
 	return os_timeout(d, now);
 }
 
@@ -522,6 +532,9 @@ master_events(const struct ev_event *ev, int n)
 		if (((struct src *)ev[i].ptr)->kind == SRC_CHILD)
 			master_channel(ev[i].ptr, ev[i].events);
 	for (int i = 0; i < n; i++)
+		if (((struct src *)ev[i].ptr)->kind == SRC_CLUSTER)
+			cluster_event(ev[i].ptr, ev[i].events);
+	for (int i = 0; i < n; i++)
 		if (((struct src *)ev[i].ptr)->kind == SRC_UPGRADE)
 			upgrade_event();
 	for (int i = 0; i < n; i++)
@@ -537,7 +550,9 @@ master_loop(void)
 	int64_t now;
 	int n, s;
 
-	while (server.phase == PHASE_RUNNING || spawn_busy()) {
+	/* A stopping cluster member waits (bounded) for Redis to take its bye. */
+	while (server.phase == PHASE_RUNNING || spawn_busy() ||
+	    cluster_busy(os_now_ms())) {
 		n = ev_wait(server.ep, ev, MAX_EVENTS,
 		    master_timeout(os_now_ms()));
 		if (n == -1 && errno != EINTR)
@@ -555,7 +570,9 @@ master_loop(void)
 			spawn_refill(now, accept_waiting());
 		master_ready();
 		service_tick(now);
+		cluster_tick(now);
 		fan_end_turn();
+		cluster_end_turn();
 		child_collect();
 		if ((s = upgrade_tick(now)) != 0)
 			master_stop(s);		/* held while it ran */
@@ -577,6 +594,7 @@ main(int argc, char **argv)
 	    server.stats.reaped - reaped_at_stop == 1 ? "" : "s",
 	    (unsigned long long)server.stats.killed);
 	accept_close();
+	cluster_close();
 	config_free(&conf);
 	return EX_OK;
 }

@@ -7,8 +7,10 @@
  * force in the master, to every worker as MSG_CONFIG (spares included),
  * and to workers forked from now on through a new forker: the old one
  * is retired, since its copy of the settings never changes.  Listening
- * sockets and the user stay as they are; a reload that would change
- * them says so and keeps the old ones.
+ * sockets, the user and the cluster's address, key and server name stay
+ * as they are; a reload that would change them says so and keeps the
+ * old ones.  The cluster's Redis password is read again, for the next
+ * connect.
  *
  * Public: reload_run.
  */
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "conf.h"
 #include "fan.h"
 #include "forker.h"
@@ -133,11 +136,12 @@ reload_failed(struct config *next, const char *err)
 /* next, checked, goes in force everywhere. */
 static void
 reload_apply(const struct config *next, const struct buf *text,
-    const char *pw, bool random)
+    const char *pw, bool random, const char *cluster_pw)
 {
 	config_free(&conf);
 	conf = *next;
 	conf_password_set(pw, random);
+	cluster_reloaded(cluster_pw);
 	log_init(config_journal(&conf));
 	log_set_level(conf.log_level);
 	reload_trim_spares();
@@ -156,7 +160,7 @@ reload_apply(const struct config *next, const struct buf *text,
 void
 reload_run(void)
 {
-	char err[CONFIG_ERR_MAX], pw[PASSWORD_MAX + 2];
+	char err[CONFIG_ERR_MAX], pw[PASSWORD_MAX + 2], cpw[PASSWORD_MAX + 2];
 	struct config next;
 	struct buf text;
 	bool random;
@@ -173,6 +177,12 @@ reload_run(void)
 	}
 	reload_keep_listen(&next);
 	reload_keep_account(&next);
+	cluster_keep(&next);
+	if (conf_cluster_password(&next, cpw, sizeof(cpw), err,
+	    sizeof(err)) == -1) {
+		reload_failed(&next, err);
+		return;
+	}
 	/* Workers must be able to take it, or nobody does. */
 	buf_init(&text, MSG_MAX_PAYLOAD);
 	if (config_dump(&next, &text) == -1) {
@@ -181,6 +191,6 @@ reload_run(void)
 		    "to workers");
 		return;
 	}
-	reload_apply(&next, &text, pw, random);
+	reload_apply(&next, &text, pw, random, cpw);
 	buf_free(&text);
 }

@@ -15,7 +15,8 @@ enum src_kind {
 	SRC_LISTENER,		/* a listening socket (accept.c) */
 	SRC_CHILD,		/* a worker's channel (spawn.c) */
 	SRC_FORKER,		/* the forker's socket (forker.c) */
-	SRC_UPGRADE		/* a live upgrade's check (upgrade.c) */
+	SRC_UPGRADE,		/* a live upgrade's check (upgrade.c) */
+	SRC_CLUSTER		/* a connection to Redis (link.c) */
 };
 
 struct src {

@@ -32,6 +32,18 @@
 #   fc_pool SPARES WORKERS   the master has exactly these children
 #   fc_gone PID              no such process (reaped, not even a zombie)
 #   fc_clean_log             no warning or error line in the log
+#
+# Several servers at once (a cluster), each by name; fc_start and the
+# helpers above keep working on the one fc_use chose last:
+#   fc_start_named NAME [args...]  fc_start, its log NAME.log; sets
+#                            FC_PIDS[NAME], FC_PORTS[NAME], FC_LOGS[NAME]
+#   fc_use NAME              FC_PID, FC_PORT, FC_LOG, FC_WAITPID are NAME's
+#   fc_stop_named NAME [SIG] fc_stop for server NAME
+#   fc_signal_named NAME SIG   signal server NAME's master
+#   fc_await_exit_named NAME   fc_await_exit for server NAME
+#   fc_reap_killed_named NAME  fc_reap_killed for server NAME
+#   fc_connect_to CLIENT NAME  fc_connect, to server NAME
+#   fc_cleanup_all           fc_cleanup for every named server
 
 FORKCHATD=${FORKCHATD:-$BATS_TEST_DIRNAME/../build/forkchatd}
 FC_TIMEOUT=${FC_TIMEOUT:-5}
@@ -59,7 +71,7 @@ fc_log_has() { grep -qE -- "$1" "$FC_LOG"; }
 fc_start() {
 	local wrap=()
 	read -ra wrap <<<"${FC_WRAP:-}"
-	FC_LOG=$BATS_TEST_TMPDIR/forkchatd.log
+	FC_LOG=$BATS_TEST_TMPDIR/${FC_LOG_NAME:-forkchatd}.log
 	: > "$FC_LOG"
 	# FC_NO_LISTEN=1: the addresses come from the configuration instead.
 	local listen=(-l 127.0.0.1:0)
@@ -494,4 +506,75 @@ fc_cleanup() {
 	[ -n "${FC_WAITPID:-}" ] && wait "$FC_WAITPID" 2>/dev/null
 	FC_WAITPID=
 	return 0
+}
+
+# ---- several servers ---------------------------------------------------
+
+declare -gA FC_PIDS=() FC_PORTS=() FC_LOGS=() FC_WAITPIDS=()
+
+# Start server NAME (fc_start's arguments); it becomes the one in use.
+fc_start_named() {
+	local name=$1; shift
+	FC_PID='' FC_WAITPID=''
+	FC_LOG_NAME=$name fc_start "$@" || {
+		FC_WAITPIDS[$name]=$FC_WAITPID
+		return 1
+	}
+	FC_PIDS[$name]=$FC_PID
+	FC_PORTS[$name]=$FC_PORT
+	FC_LOGS[$name]=$FC_LOG
+	FC_WAITPIDS[$name]=$FC_WAITPID
+}
+
+# Make server NAME the one fc_stop, fc_log_has and the rest act on.
+fc_use() {
+	FC_PID=${FC_PIDS[$1]:-}
+	FC_PORT=${FC_PORTS[$1]:-}
+	FC_LOG=${FC_LOGS[$1]:-$BATS_TEST_TMPDIR/$1.log}
+	FC_WAITPID=${FC_WAITPIDS[$1]:-}
+}
+
+# Signal server NAME (default TERM) and wait for it; FC_STATUS.
+fc_stop_named() {
+	local name=$1; shift
+	fc_use "$name"
+	fc_stop "$@" || return 1
+	FC_WAITPIDS[$name]=
+}
+
+# Wait (bounded) for server NAME, signalled, to exit; FC_STATUS.
+fc_await_exit_named() {
+	fc_use "$1"
+	fc_await_exit "${2:-15}" || return 1
+	FC_WAITPIDS[$1]=
+}
+
+# Send server NAME's master signal SIG.
+fc_signal_named() {
+	kill -s "$2" "${FC_PIDS[$1]}"
+}
+
+# Server NAME was killed with SIGKILL: collect its status (137).
+fc_reap_killed_named() {
+	fc_use "$1"
+	fc_reap_killed || return 1
+	FC_WAITPIDS[$1]=
+}
+
+# Client CLIENT connects to server NAME and reads its greeting.
+fc_connect_to() {
+	fc_connect_raw "$1" 127.0.0.1 "${FC_PORTS[$2]}" || return 1
+	fc_expect "$1" '^\*\*\* welcome'
+}
+
+# Teardown for several servers: every one's tree killed and reaped.
+fc_cleanup_all() {
+	local name
+	for name in "${!FC_PIDS[@]}" "${!FC_WAITPIDS[@]}"; do
+		fc_use "$name"
+		fc_cleanup
+		FC_WAITPIDS[$name]=
+	done
+	FC_PIDS=() FC_PORTS=() FC_LOGS=() FC_WAITPIDS=()
+	fc_cleanup
 }

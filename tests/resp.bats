@@ -9,16 +9,13 @@
 # files in its temp dir) and stops it by pid.
 
 load lib
+load redis
 
 ROOT=$BATS_TEST_DIRNAME/..
 PROBE=${FC_TOOLS:-$ROOT/build/tools}/resp-probe
 
 setup() {
-	REDIS_PID=
-	command -v redis-server >/dev/null || {
-		echo "no redis-server: run scripts/deps test" >&2
-		return 1
-	}
+	redis_need || return 1
 	[ -x "$PROBE" ] || {
 		echo "no $PROBE: run make build/tools/resp-probe" >&2
 		return 1
@@ -27,77 +24,6 @@ setup() {
 
 teardown() {
 	redis_stop
-}
-
-# Stop the Redis this test started, by pid, and reap it (bounded).
-redis_stop() {
-	[ -n "$REDIS_PID" ] || return 0
-	kill -TERM "$REDIS_PID" 2>/dev/null
-	if ! wait_until 10 redis_dead; then
-		kill -KILL "$REDIS_PID" 2>/dev/null
-	fi
-	wait "$REDIS_PID" 2>/dev/null
-	REDIS_PID=
-	return 0
-}
-
-# True once our redis-server has exited (a zombie counts as exited).
-redis_dead() {
-	local s
-	{ read -r s <"/proc/$REDIS_PID/stat"; } 2>/dev/null || return 0
-	s=${s##*) }
-	[ "${s%% *}" = Z ]
-}
-
-# Redis answers at $1 (an error reply will do), or has died trying.
-redis_up_or_dead() {
-	redis_dead || "$PROBE" -t 1 "$1" PING >/dev/null 2>&1
-}
-
-# Start redis-server with these arguments; wait (bounded) until it
-# answers at URL $1.  Sets REDIS_PID, REDIS_LOG.  1 if it exited.
-redis_spawn() {
-	local url=$1; shift
-	REDIS_LOG=$BATS_TEST_TMPDIR/redis.log
-	: >"$REDIS_LOG"
-	redis-server --save '' --appendonly no --dir "$BATS_TEST_TMPDIR" \
-	    --logfile "$REDIS_LOG" "$@" &
-	REDIS_PID=$!
-	wait_until 10 redis_up_or_dead "$url" || return 1
-	if redis_dead; then
-		wait "$REDIS_PID" 2>/dev/null
-		REDIS_PID=
-		return 1
-	fi
-}
-
-# Redis on a free port of 127.0.0.1 (another one if the port was
-# taken, ten tries); sets REDIS_PORT and REDIS_URL.
-redis_start() {
-	local try port
-	for try in 1 2 3 4 5 6 7 8 9 10; do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		if redis_spawn "redis://127.0.0.1:$port" --port "$port" \
-		    --bind 127.0.0.1 "$@"; then
-			REDIS_PORT=$port
-			REDIS_URL=redis://127.0.0.1:$port
-			return 0
-		fi
-		grep -q 'in use' "$REDIS_LOG" || break
-	done
-	echo "redis-server did not start (try $try):" >&2
-	cat "$REDIS_LOG" >&2
-	return 1
-}
-
-# Redis on a unix socket only; sets REDIS_SOCK.
-redis_start_unix() {
-	REDIS_SOCK=$BATS_TEST_TMPDIR/redis.sock
-	redis_spawn "unix:$REDIS_SOCK" --port 0 --unixsocket "$REDIS_SOCK" \
-	    --unixsocketperm 700 || {
-		cat "$REDIS_LOG" >&2
-		return 1
-	}
 }
 
 # Run the probe; its output lines in PROBE_OUT, its status in PROBE_RC.

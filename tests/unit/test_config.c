@@ -499,6 +499,60 @@ lines_of(const char *text, const char *key)
  * Every key type dumps to text that parses back into the same settings,
  * which dump to the same text: that text is how workers get theirs.
  */
+/* The cluster's keys: a Redis address, words, seconds. */
+static void
+test_cluster_keys(void)
+{
+	struct config cfg;
+
+	config_defaults(&cfg);
+	CHECK(cfg.cluster == NULL && cfg.cluster_password_file == NULL &&
+	    strcmp(cfg.cluster_key, "forkchat") == 0 &&
+	    cfg.server_name[0] == '\0' && cfg.cluster_timeout == 10,
+	    "the cluster is off by default; key forkchat, timeout 10 s");
+	CHECK(set(&cfg, "cluster", "redis://127.0.0.1:6379") == 0 &&
+	    set(&cfg, "cluster", "redis://localhost:6380") == 0 &&
+	    set(&cfg, "cluster", "redis://[::1]:7000") == 0 &&
+	    set(&cfg, "cluster", "unix:/run/redis/redis.sock") == 0 &&
+	    strcmp(cfg.cluster, "unix:/run/redis/redis.sock") == 0,
+	    "cluster: redis://HOST:PORT and unix:PATH");
+	CHECK(set(&cfg, "cluster", "redis://redis.example.com:6379") == -1 &&
+	    strcmp(err, "cluster: 'redis://redis.example.com:6379' is not "
+	    "redis://HOST:PORT (HOST a numeric address or localhost) or "
+	    "unix:PATH") == 0, "cluster: no host names (no DNS): %s", err);
+	CHECK(set(&cfg, "cluster", "127.0.0.1:6379") == -1 &&
+	    set(&cfg, "cluster", "redis://127.0.0.1:0") == -1 &&
+	    set(&cfg, "cluster", "unix:") == -1,
+	    "cluster: no scheme, port 0 or an empty path refused");
+	CHECK(set(&cfg, "server_name", "a") == 0 &&
+	    set(&cfg, "server_name", "Alpha_2-b") == 0 &&
+	    set(&cfg, "server_name", "0123456789abcdef") == 0 &&
+	    strcmp(cfg.server_name, "0123456789abcdef") == 0,
+	    "server_name: 1-16 of A-Z a-z 0-9 _ -");
+	CHECK(set(&cfg, "server_name", "0123456789abcdefg") == -1 &&
+	    strcmp(err, "server_name: '0123456789abcdefg' must be 1-16 of "
+	    "A-Z a-z 0-9 _ -") == 0 && set(&cfg, "server_name", "a.b") == -1 &&
+	    set(&cfg, "server_name", "a@b") == -1 &&
+	    strcmp(cfg.server_name, "0123456789abcdef") == 0,
+	    "server_name: too long or odd characters refused, old value "
+	    "kept: %s", err);
+	CHECK(set(&cfg, "cluster_key", "chat:room.1") == 0 &&
+	    set(&cfg, "cluster_key", "chat room") == -1 &&
+	    set(&cfg, "cluster_key", "{x}") == -1 &&
+	    strcmp(cfg.cluster_key, "chat:room.1") == 0,
+	    "cluster_key: 1-64 of A-Z a-z 0-9 _ - . :");
+	CHECK(set(&cfg, "cluster_timeout", "0") == -1 &&
+	    set(&cfg, "cluster_timeout", "1") == 0 &&
+	    set(&cfg, "cluster_timeout", "3601") == -1 &&
+	    cfg.cluster_timeout == 1, "cluster_timeout: 1..3600 s");
+	CHECK(set(&cfg, "cluster_password_file", "redis.pw") == -1 &&
+	    set(&cfg, "cluster_password_file", "/etc/redis.pw") == 0,
+	    "cluster_password_file: an absolute path");
+	config_free(&cfg);
+	CHECK(cfg.cluster == NULL && cfg.cluster_password_file == NULL,
+	    "config_free frees the cluster's strings");
+}
+
 static void
 test_dump(void)
 {
@@ -507,7 +561,8 @@ test_dump(void)
 	    "telnet_negotiation", "max_line", "max_output_queue",
 	    "flood_rate", "flood_burst", "shutdown_grace", "pipe_timeout",
 	    "pipe_max_output", "log_level", "log_format", "user", "group",
-	    "pipe.rev" };
+	    "pipe.rev", "cluster", "cluster_password_file", "cluster_key",
+	    "server_name", "cluster_timeout" };
 	struct config a, b;
 	struct buf one, two, dflt;
 	const char *text;
@@ -520,7 +575,10 @@ test_dump(void)
 	    strstr(text, "admin=operators\n") != NULL &&
 	    strstr(text, "log_format=auto\n") != NULL &&
 	    lines_of(text, "user") == 0 && lines_of(text, "oper_password_file")
-	    == 0, "the defaults' dump; unset strings are left out");
+	    == 0 && lines_of(text, "cluster") == 0 &&
+	    lines_of(text, "server_name") == 0 &&
+	    strstr(text, "cluster_key=forkchat\n") != NULL,
+	    "the defaults' dump; unset strings and words are left out");
 	buf_free(&dflt);
 	CHECK(set(&a, "listen", "[::1]:2991") == 0 && set(&a, "listen",
 	    "*:02992") == 0 && set(&a, "max_clients", "7") == 0 &&
@@ -530,7 +588,12 @@ test_dump(void)
 	    "debug") == 0 && set(&a, "log_format", "plain") == 0 &&
 	    set(&a, "oper_password_file", "/etc/forkchat/pw#1") == 0 &&
 	    set(&a, "user", "chat") == 0 && set(&a, "group", "chat") == 0 &&
-	    set(&a, "pipe.rev", "/usr/bin/rev -x") == 0,
+	    set(&a, "pipe.rev", "/usr/bin/rev -x") == 0 &&
+	    set(&a, "cluster", "unix:/run/redis.sock") == 0 &&
+	    set(&a, "cluster_password_file", "/etc/forkchat/redis") == 0 &&
+	    set(&a, "cluster_key", "chat:main") == 0 &&
+	    set(&a, "server_name", "alpha-1") == 0 &&
+	    set(&a, "cluster_timeout", "3") == 0,
 	    "every key type set away from its default");
 	text = dump(&a, &one);
 	for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++)
@@ -556,7 +619,11 @@ test_dump(void)
 	    b.nlisten == 2 && b.max_clients == 7 &&
 	    strcmp(b.oper_password_file, "/etc/forkchat/pw#1") == 0 &&
 	    strcmp(b.user, "chat") == 0 && strcmp(b.group, "chat") == 0 &&
-	    config_pipe(&b, "rev") != NULL, "into the same settings");
+	    config_pipe(&b, "rev") != NULL &&
+	    strcmp(b.cluster, "unix:/run/redis.sock") == 0 &&
+	    strcmp(b.cluster_key, "chat:main") == 0 &&
+	    strcmp(b.server_name, "alpha-1") == 0 && b.cluster_timeout == 3,
+	    "into the same settings");
 	CHECK(strcmp(dump(&b, &two), text) == 0,
 	    "which dump to the very same text");
 	buf_free(&one);
@@ -576,6 +643,7 @@ main(void)
 	test_listen();
 	test_listen_parsed();
 	test_pipes();
+	test_cluster_keys();
 	test_dump();
 	return unit_done();
 }
