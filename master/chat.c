@@ -9,7 +9,7 @@
  * it in the cluster's order; /msg to a client not found here too.
  *
  * Public: chat_say, chat_privmsg, chat_nick, chat_who, chat_bye,
- * chat_join, chat_leave, chat_left, chat_find.
+ * chat_join, chat_end_turn, chat_leave, chat_left, chat_find.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +24,27 @@
 #include "log.h"
 #include "os.h"
 #include "proto.h"
+
+#define JOINS_MAX	1024		/* newcomers told of at once */
+#define JOIN_LINE	900		/* bytes of nicks in one joined line */
+
+static struct child *joining[JOINS_MAX];	/* joined this turn */
+static unsigned njoining;
+
+/* "*** A, B and C joined" for joining[first..last] into line. */
+static void
+chat_join_line(char *line, size_t size, unsigned first, unsigned last)
+{
+	size_t n = 0;
+
+	n += (size_t)snprintf(line, size, "***");
+	for (unsigned i = first; i <= last && n < size; i++)
+		n += (size_t)snprintf(line + n, size - n, "%s %s",
+		    i == first ? "" : i == last ? " and" : ",",
+		    joining[i]->client.nick);
+	if (n < size)
+		(void)snprintf(line + n, size - n, " joined");
+}
 
 /* The joined client named by a nick or "#id", or NULL. */
 struct child *
@@ -49,17 +70,73 @@ chat_find(const char *target)
 	return NULL;
 }
 
-/* A client has just been handed to its worker: tell the others. */
+/*
+ * A client has just been handed to its worker: the others are told at
+ * the end of the turn (chat_end_turn), together with whoever else joined
+ * in it.
+ */
 void
 chat_join(struct child *c)
 {
 	log_info("client #%u (%s) connected from %s, worker %ld",
 	    c->client.id, c->client.nick, c->client.peer, (long)c->pid);
 	fan_join(c);
-	if (cluster_on())
+	if (cluster_on()) {
 		cluster_join(c);
-	else
-		fan_all_line(c, "*** %s joined", c->client.nick);
+		return;
+	}
+	if (njoining == JOINS_MAX)
+		chat_end_turn();
+	joining[njoining++] = c;
+}
+
+/*
+ * One "*** A, B and C joined" line per JOIN_LINE bytes of nicks, for
+ * the newcomers joining[from..njoining), to everyone (to == NULL) or to
+ * one client.
+ */
+static void
+chat_tell_joins(struct child *to, unsigned from)
+{
+	char line[JOIN_LINE + 64];
+	size_t len = 0;
+	unsigned i, first = from;
+
+	for (i = from; i < njoining; i++) {
+		len += strlen(joining[i]->client.nick) + 2;
+		if (len <= JOIN_LINE && i + 1 < njoining)
+			continue;
+		if (len > JOIN_LINE && i > first)
+			i--;			/* this one starts the next line */
+		chat_join_line(line, sizeof(line), first, i);
+		if (to == NULL)
+			fan_all_line(NULL, "%s", line);
+		else
+			fan_line(to, "%s", line);
+		first = i + 1;
+		len = 0;
+	}
+}
+
+/*
+ * End of a loop turn: everyone who was here hears of every newcomer in
+ * one line (a burst of N joins costs a fan-out or two, not N), and each
+ * newcomer of those who came after it.  Nobody hears of its own join.
+ */
+void
+chat_end_turn(void)
+{
+	unsigned i;
+
+	if (njoining == 0)
+		return;
+	chat_tell_joins(NULL, 0);
+	for (i = 0; i < njoining; i++)
+		fan_join(joining[i]);	/* the line above is not theirs */
+	for (i = 0; i + 1 < njoining; i++)
+		if (joining[i]->state == CHILD_CLIENT)
+			chat_tell_joins(joining[i], i + 1);
+	njoining = 0;
 }
 
 /* Tell the others that c's client left (not during shutdown). */
@@ -68,6 +145,7 @@ chat_left(struct child *c, const char *why)
 {
 	log_info("client #%u (%s) from %s left: %s", c->client.id,
 	    c->client.nick, c->client.peer, why);
+	chat_end_turn();		/* its join is told before it leaves */
 	if (cluster_on())
 		cluster_leave(c, why);
 	else if (server.phase == PHASE_RUNNING)
@@ -172,6 +250,7 @@ chat_nick(struct child *c, struct msg *m)
 		fan_line(c, "ERR nick %s is already in use; pick another",
 		    name);
 	} else {
+		chat_end_turn();	/* the joined line names the old nick */
 		memcpy(old, c->client.nick, sizeof(old));
 		memcpy(c->client.nick, name, sizeof(c->client.nick));
 		log_info("client #%u (%s) is now known as %s", c->client.id,

@@ -15,6 +15,7 @@ int	 chat_nick(struct child *, struct msg *);
 int	 chat_who(struct child *, struct msg *);
 int	 chat_bye(struct child *, struct msg *);
 void	 chat_join(struct child *);
+void	 chat_end_turn(void);
 void	 chat_leave(struct child *, const char *);
 void	 chat_left(struct child *, const char *);
 struct child *chat_find(const char *);

@@ -571,6 +571,7 @@ master_loop(void)
 		master_ready();
 		service_tick(now);
 		cluster_tick(now);
+		chat_end_turn();
 		fan_end_turn();
 		cluster_end_turn();
 		child_collect();

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "accept.h"
+#include "chat.h"
 #include "child.h"
 #include "conf.h"
 #include "ev.h"
@@ -418,6 +419,7 @@ upgrade_go(void)
 	struct snap s;
 	int fd;
 
+	chat_end_turn();		/* joins not yet told */
 	fan_release();			/* the broadcasts held back go now */
 	if (upgrade_save(&s) == -1) {
 		snap_free(&s);

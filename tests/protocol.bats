@@ -483,3 +483,42 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	fc_next_is b '*** guest3 left (connection closed)'
 	fc_stop_clean
 }
+
+# The nicks the joined lines NAME was sent name, in order, one a line,
+# until the marker line from OTHER (nick ONICK) comes.
+joins_seen() {
+	local name=$1 other=$2 onick=$3 marker="marker-$RANDOM" n=0 list
+	fc_send "$other" "$marker"
+	while ((n++ < 200)) && fc_read "$name"; do
+		[ "$FC_LINE" = "<$onick> $marker" ] && return 0
+		[[ $FC_LINE =~ ^\*\*\*\ (.*)\ joined$ ]] || continue
+		list=${BASH_REMATCH[1]//, /$'\n'}
+		printf '%s\n' "${list// and /$'\n'}"
+	done
+	return 1
+}
+
+@test "a burst of joins: everyone hears of every newcomer once, each newcomer of those after it" {
+	local i n=20 lines expect got
+	fc_start -o spare_workers=30
+	fc_connect a
+	wait_until 10 fc_pool 30 1
+	# 20 connections at once: most join in one turn of the master.
+	for ((i = 2; i <= n + 1; i++)); do
+		fc_connect_raw "c$i"
+	done
+	for ((i = 2; i <= n + 1; i++)); do
+		fc_expect "c$i" "^\\*\\*\\* welcome to forkchat, guest$i!"
+	done
+	expect=$(seq 2 $((n + 1)) | sed 's/^/guest/')
+	got=$(joins_seen a c2 guest2)
+	[ "$got" = "$expect" ]
+	lines=$(grep -c . <<<"$got")
+	# Newcomer guest5 hears of guest6 .. guest21, not of itself or before.
+	got=$(joins_seen c5 c2 guest2)
+	[ "$got" = "$(seq 6 $((n + 1)) | sed 's/^/guest/')" ]
+	got=$(joins_seen "c$((n + 1))" c2 guest2)
+	[ -z "$got" ]
+	echo "# $lines nicks told to an old client" >&3
+	fc_stop_clean
+}
