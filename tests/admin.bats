@@ -85,7 +85,7 @@ make_password_file() {
 	fc_start -o "oper_password_file=$PWFILE"
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	# All in one write: each guess is still checked on its own, in turn.
 	fc_send a "/oper one" "/oper two" "/oper three" "/oper $PASSWORD" \
 	    "typed during the pause"
@@ -116,7 +116,7 @@ make_password_file() {
 	[[ $pw =~ ^[a-z0-9]{16}$ ]]
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/oper $pw"
 	fc_next a '^\*\*\* you are now an operator$'
 	fc_send a "/timeout guest2 0"
@@ -130,7 +130,7 @@ make_password_file() {
 	fc_log_lacks 'operator password'
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/oper anything"
 	fc_next a '^\*\*\* no password needed: everyone may /kick and /timeout here \(admin = everyone\)$'
 	fc_send b "/timeout guest1 0"
@@ -262,7 +262,7 @@ make_password_file() {
 	fc_start -o admin=everyone
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/timeout guest2 2"
 	fc_next b '^\*\*\* your read timeout was set to 2 s by guest1: '
 	fc_next a '^\*\*\* read timeout of guest2 is now 2 s$'
@@ -284,7 +284,7 @@ make_password_file() {
 	fc_start -o admin=everyone
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/timeout guest2 2" "/timeout guest2 0"
 	fc_next b '^\*\*\* your read timeout was set to 2 s by guest1: '
 	fc_next b '^\*\*\* your read timeout was turned off by guest1$'
@@ -327,7 +327,7 @@ make_password_file() {
 	fc_send b "/timeout guest1 0"
 	fc_next b '^\*\*\* your read timeout was turned off by guest1$'
 	fc_connect a
-	fc_expect b '^\*\*\* guest2 joined$'
+	fc_joined b guest2
 	fc_read_who a
 	t0=${EPOCHREALTIME/./}
 	[ "${WHO_TMO[guest2]}" = 2s ]
@@ -351,11 +351,11 @@ make_password_file() {
 	[[ $STATS == *"|kicks: 0, timeouts: 0, pipe jobs: 0|"* ]]
 	[[ $STATS == *"|workers: 5 forked, 0 reaped, 0 crashed" ]]
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_connect c
-	fc_expect a '^\*\*\* guest3 joined$'
+	fc_joined a guest3
 	fc_connect d
-	fc_expect a '^\*\*\* guest4 joined$'
+	fc_joined a guest4
 	fc_read_who a
 	bpid=${WHO_PID[guest2]} cpid=${WHO_PID[guest3]} dpid=${WHO_PID[guest4]}
 	fc_send a "hello"

@@ -45,7 +45,7 @@ local_addr() {
 	[[ ${got[-2]} == *//* ]]
 	# /help is for the asker only; a second client saw none of it
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send b "/help"
 	fc_expect b '^\*\*\* end of /help$'
 	fc_quiet_all b guest2 a
@@ -244,7 +244,7 @@ local_addr() {
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/msg nobody hello"
 	fc_next_is a 'ERR no such client: nobody (see /who)'
 	fc_send a "/msg #99 hello"
@@ -317,7 +317,7 @@ local_addr() {
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/frobnicate now"
 	fc_next_is a 'ERR unknown command /frobnicate; type /help for the list'
 	fc_send a "/"
@@ -334,7 +334,7 @@ local_addr() {
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/NICK alice"
 	fc_next_is a '*** guest1 is now known as alice'
 	fc_next_is b '*** guest1 is now known as alice'
@@ -360,7 +360,7 @@ local_addr() {
 	fc_start -o "oper_password_file=$pw"
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/oper sesame"
 	fc_next a '^\*\*\* you are now an operator$'
 	fc_send a "/who"
@@ -379,7 +379,7 @@ local_addr() {
 	fc_start -o flood_rate=50 -o flood_burst=5
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	for i in $(seq 1 30); do
 		lines+=("paste-$i")
 	done
@@ -410,7 +410,7 @@ local_addr() {
 	fc_start -o admin=everyone
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a '/timeout guest2 0'
 	fc_next_is b '*** you still have no read timeout (guest1 set it to 0)'
 	fc_send a '/timeout guest2 1'

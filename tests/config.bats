@@ -349,7 +349,7 @@ start_raw() {
 	fc_log_has 'ready: 2 spare workers, up to 2 clients'
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send b "both in"
 	fc_next a '^<guest2> both in$'
 	fc_stop TERM
@@ -399,7 +399,7 @@ start_raw() {
 	fc_log_has ' debug \[[0-9]+\] forked spare worker [0-9]+$'
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "hello"
 	fc_next b '^<guest1> hello$'
 	wait_until 5 fc_log_has ' debug \[[0-9]+\] broadcast [0-9]+ from client #1$'

@@ -154,8 +154,8 @@ flood_in_order() {
 	fc_connect a		# floods
 	fc_connect b		# never reads
 	fc_connect c		# reads everything, in the background
-	fc_expect a '^\*\*\* guest3 joined$'
-	fc_expect b '^\*\*\* guest3 joined$'
+	fc_joined a guest3
+	fc_joined b guest3
 	bpid=$(fc_worker_pid 2)
 	capture c "$out"
 	# 100 lines (100 kB) to a write, each once c has the one before: c is
@@ -200,8 +200,8 @@ flood_in_order() {
 	fc_connect a		# floods
 	fc_connect b		# its worker is stopped
 	fc_connect c		# reads everything, in the background
-	fc_expect a '^\*\*\* guest3 joined$'
-	fc_expect b '^\*\*\* guest3 joined$'
+	fc_joined a guest3
+	fc_joined b guest3
 	bpid=$(fc_worker_pid 2)
 	kill -STOP "$bpid"
 	wait_until 5 is_stopped "$bpid"
@@ -265,7 +265,7 @@ flood_in_order() {
 		fc_connect "$name"
 	done
 	for name in "${all[@]:0:9}"; do
-		fc_expect "$name" '^\*\*\* guest10 joined$'
+		fc_joined "$name" guest10
 	done
 	for id in 6 7 8 9 10; do
 		wpid[$id]=$(fc_worker_pid "$id")
@@ -355,7 +355,7 @@ flood_in_order() {
 		fc_connect "$name"
 	done
 	for name in a b c; do
-		fc_expect "$name" '^\*\*\* guest4 joined$'
+		fc_joined "$name" guest4
 	done
 	# a's pipe job has a child of its own: both are part of the tree
 	fc_send a "/pipe family go"
@@ -406,8 +406,8 @@ flood_in_order() {
 	for name in a b f3 f4 f5; do		# f3..f5 are guest3..5
 		fc_connect "$name"
 	done
-	fc_expect a '^\*\*\* guest5 joined$'
-	fc_expect b '^\*\*\* guest5 joined$'
+	fc_joined a guest5
+	fc_joined b guest5
 	wait_until 5 fc_pool 2 5
 	# Every descriptor below the limit is in use: accept() fails (EMFILE).
 	limit=$(lowest_free_fd "$FC_PID")
@@ -457,7 +457,7 @@ flood_in_order() {
 	done
 	[ "$served" != 0 ]
 	echo "# served $served after $name left" >&3
-	fc_expect a "^\\*\\*\\* $served joined\$"
+	fc_joined a "$served"
 	fc_send y "served again"
 	fc_next_is a "<$served> served again"
 	stop_expecting "$refused|$nofork|$SUMMED" -
@@ -476,7 +476,7 @@ flood_in_order() {
 	prlimit --pid "$FC_PID" --nofile=32:32
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	# Connect until one is turned away (each client costs the master one
 	# descriptor, its worker's channel).
 	for ((n = 3; n <= 40; n++)); do
@@ -489,7 +489,7 @@ flood_in_order() {
 	fc_eof "c$n"
 	fc_close "c$n"
 	last=$((n - 1))
-	fc_expect a "^\\*\\*\\* guest$last joined\$"
+	fc_joined a "guest$last"
 	fc_send b "the others chat on"
 	fc_next_is a "<guest2> the others chat on"
 	# Two clients leave; a newcomer is served again.
@@ -549,8 +549,8 @@ flood_in_order() {
 	fc_connect b		# the replacement cannot be forked
 	wait_until 5 fc_log_has "$nofork"
 	fc_connect c		# the last spare
-	fc_expect a '^\*\*\* guest3 joined$'
-	fc_expect b '^\*\*\* guest3 joined$'
+	fc_joined a guest3
+	fc_joined b guest3
 	fc_connect_raw d
 	fc_next_is d "$busy"
 	fc_eof d
@@ -643,8 +643,8 @@ unsafe_bytes() { LC_ALL=C tr -d '\t\n\r\040-\176\200-\377' <"$1" | wc -c; }
 	fc_connect a
 	fc_connect b
 	fc_connect r
-	fc_expect a '^\*\*\* guest3 joined$'
-	fc_expect b '^\*\*\* guest3 joined$'
+	fc_joined a guest3
+	fc_joined b guest3
 	rpid=$(fc_worker_pid 3)
 	capture a "$dir/a.out"
 	capture b "$dir/b.out"
@@ -697,9 +697,9 @@ unsafe_bytes() { LC_ALL=C tr -d '\t\n\r\040-\176\200-\377' <"$1" | wc -c; }
 	fc_connect b
 	fc_connect c
 	fc_connect d
-	fc_expect a '^\*\*\* guest4 joined$'
-	fc_expect c '^\*\*\* guest4 joined$'
-	fc_expect b '^\*\*\* guest4 joined$'
+	fc_joined a guest4
+	fc_joined c guest4
+	fc_joined b guest4
 	# a whole line, then half of one, then gone
 	fc_send_raw b 'a whole line\r\nhalf a li'
 	fc_close b

@@ -166,6 +166,28 @@ fc_expect() {
 	return 1
 }
 
+# Read NAME's lines until "*** ... joined" lines have named each NICK,
+# in order, skipping other lines and nicks.  Clients that join together
+# share a line, "*** guest2, guest3 and guest4 joined", so a test that
+# connects several at once cannot wait for one line per nick.
+fc_joined() {
+	local name=$1 nick list seen=""
+	local -a nicks=("${@:2}")
+	local end=$((SECONDS + FC_TIMEOUT))
+	while ((${#nicks[@]} > 0 && SECONDS <= end)) && fc_read "$name"; do
+		seen+="  $FC_LINE"$'\n'
+		[[ $FC_LINE =~ ^\*\*\*\ (.+)\ joined$ ]] || continue
+		list=${BASH_REMATCH[1]//, /$'\n'}
+		while IFS= read -r nick; do
+			[ "$nick" = "${nicks[0]}" ] && nicks=("${nicks[@]:1}")
+		done <<<"${list// and /$'\n'}"
+	done
+	((${#nicks[@]} == 0)) && return 0
+	printf 'fc_joined %s: never told of %s; got:\n%s' "$name" "${nicks[*]}" \
+	    "$seen" >&2
+	return 1
+}
+
 # The next line NAME reads must match REGEX exactly (no skipping).
 fc_next() {
 	local name=$1 re=$2

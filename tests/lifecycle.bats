@@ -90,7 +90,7 @@ orderly_stop() {
 	fc_connect a
 	fc_connect b
 	fc_connect c
-	fc_expect a '^\*\*\* guest3 joined$'
+	fc_joined a guest3
 	pid=$(fc_worker_pid 2)
 	kill -9 "$pid"
 	fc_expect a '^\*\*\* guest2 left \(worker died: signal 9\)$'
@@ -145,7 +145,7 @@ orderly_stop() {
 	fc_start -o spare_workers=2
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	wait_until 5 fc_pool 2 2
 	forker=$(fc_forker_pid)
 	kill -9 "$forker"
@@ -159,7 +159,7 @@ orderly_stop() {
 	for name in c d e; do
 		fc_connect "$name"
 	done
-	fc_expect a '^\*\*\* guest5 joined$'
+	fc_joined a guest5
 	wait_until 5 fc_pool 2 5
 	fc_stop TERM
 	[ "$FC_STATUS" -eq 0 ]
@@ -294,7 +294,7 @@ private_kb() { awk '/^Private_Dirty:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 	fc_start -o shutdown_grace=1 -o spare_workers=1
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	tree=$(fc_tree "$FC_PID")
 	pid=$(fc_worker_pid 2)
 	kill -STOP "$pid"
@@ -319,7 +319,7 @@ private_kb() { awk '/^Private_Dirty:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 	fc_start -o shutdown_grace=30 -o spare_workers=1
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	tree=$(fc_tree "$FC_PID")
 	pid=$(fc_worker_pid 2)
 	kill -STOP "$pid"
@@ -412,7 +412,7 @@ tree_but_forker() { fc_tree "$FC_PID" | grep -vx "$1" | sort; }
 	fc_start -o spare_workers=2
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	forker=$(fc_forker_pid)
 	before=$(tree_but_forker "$forker")
 	kill -HUP "$FC_PID"

@@ -116,7 +116,7 @@ pipe_output() {
 	    -o 'pipe.esc=/usr/bin/printf a\033[31mb\007c\n'
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/pipe cat hello   world "
 	fc_next a '^\[cat\] hello   world$'
 	fc_next a '^\*\*\* end of /pipe cat$'
@@ -321,7 +321,7 @@ pipe_output() {
 	    -o 'pipe.long=/usr/bin/printf %0100d 0'
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/pipe yes"
 	pipe_output a yes
 	[ "$END" = "*** end of /pipe yes: output cut at 1000 bytes" ]
@@ -343,7 +343,7 @@ pipe_output() {
 	fc_start -o 'pipe.sleep=/bin/sleep 30' -o pipe.cat=/bin/cat
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	start_job a 1 sleep sleep
 	fc_send a "/pipe cat second"
 	fc_next a '^ERR your last /pipe job is still running; one at a time \(/pipe stop ends it\)$'
@@ -370,7 +370,7 @@ pipe_output() {
 	for n in d e; do
 		fc_connect "$n"
 	done
-	fc_expect a '^\*\*\* guest3 joined$'
+	fc_joined a guest3
 	jobs=() workers=()
 	for n in d e; do
 		id=$(( $(printf '%d' "'$n") - 98 ))
@@ -398,7 +398,7 @@ pipe_output() {
 	fc_connect a
 	fc_connect b
 	fc_connect c
-	fc_expect a '^\*\*\* guest3 joined$'
+	fc_joined a guest3
 	start_job b 2 sleep sleep
 	jobs=("$JOB") workers=("$WORKER")
 	start_job c 3 sleep sleep
@@ -424,7 +424,7 @@ pipe_output() {
 	fc_start -o "pipe.family=$PROGS/family.sh"
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/pipe family"
 	fc_next a '^\[family\] child ([0-9]+)$'
 	kid=${BASH_REMATCH[1]}
@@ -445,7 +445,7 @@ pipe_output() {
 	fc_start -o "pipe.family=$PROGS/family.sh"
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/nick alice"
 	fc_expect a '^\*\*\* guest1 is now known as alice$'
 	fc_expect b '^\*\*\* guest1 is now known as alice$'

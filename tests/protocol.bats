@@ -82,7 +82,7 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 		fc_connect "c$i"
 	done
 	for i in 1 2 3 4; do
-		fc_expect "c$i" '^\*\*\* guest5 joined$'
+		fc_joined "c$i" guest5
 	done
 	for i in 1 2 3 4 5; do
 		fc_send "c$i" "hello from $i"
@@ -101,7 +101,7 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "//help me" "//"
 	fc_next_is b '<guest1> /help me'
 	fc_next_is b '<guest1> /'
@@ -117,7 +117,7 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send_raw a 'with crlf\r\n'
 	fc_next_is b '<guest1> with crlf'
 	fc_send_raw a 'bare lf\n'
@@ -143,7 +143,7 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 		fc_connect "$s"
 	done
 	for s in a b c; do
-		fc_expect "$s" '^\*\*\* guest4 joined$'
+		fc_joined "$s" guest4
 	done
 	# each client's 25 lines go in one write, all four at once
 	for s in a b c d; do
@@ -200,7 +200,7 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	for ((i = 1; i <= n; i++)); do
 		fc_connect "c$i"
 	done
-	fc_expect c2 "^\*\*\* guest$n joined\$"
+	fc_joined c2 "guest$n"
 	# One write(2) per line.  With 300 clients each fan-out holds the
 	# next one back for a moment: the last lines wait for a deadline,
 	# with nothing else coming to wake the master.
@@ -221,8 +221,8 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	fc_connect a
 	fc_connect b
 	fc_connect c
-	fc_expect a '^\*\*\* guest3 joined$'
-	fc_expect b '^\*\*\* guest3 joined$'
+	fc_joined a guest3
+	fc_joined b guest3
 	for i in $(seq -w 1 60); do
 		lines+=("flood-$i")
 	done
@@ -276,8 +276,8 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	fc_connect a		# floods
 	fc_connect b		# never reads
 	fc_connect c		# reads everything
-	fc_expect a '^\*\*\* guest3 joined$'
-	fc_expect b '^\*\*\* guest3 joined$'
+	fc_joined a guest3
+	fc_joined b guest3
 	bpid=$(fc_worker_pid 2)
 	[ -n "$bpid" ]
 	capture c "$out"
@@ -330,7 +330,7 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	fc_start -o flood_rate=0 -o max_output_queue=16m
 	fc_connect a
 	fc_connect c
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	capture c "$out"
 	printf -v line '%2000s' ''
 	line=${line// /x}
@@ -353,7 +353,7 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	fc_start -o max_line=100
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	printf -v long '%150s' ''
 	fc_send a "${long// /y}"
 	fc_next_is a 'ERR line too long (max 100 bytes); none of it was sent'
@@ -382,7 +382,7 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send_raw a 'red \033[31malert\033[0m\r\n'
 	fc_next_is b '<guest1> red [31malert[0m'
 	# NUL bytes: checked on the raw bytes (bash's read drops NULs)
@@ -410,7 +410,7 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send_raw a '\xff\xfb\x01hi\xff\xfd\x03\r\n'
 	fc_next_is b '<guest1> hi'
 	# subnegotiation IAC SB ... IAC SE, with IAC IAC inside
@@ -430,7 +430,7 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send_raw a 'caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\r\n'
 	fc_next_is b $'<guest1> caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80'
 	# stray continuation, overlong, 0xFE, truncated, surrogate, > U+10FFFF
@@ -446,7 +446,7 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	fc_start -o max_clients=2
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_connect_raw c
 	fc_next_is c 'ERR server full (2 clients); try again later'
 	fc_eof c || false	# lib: fc_eof needs errexit off
@@ -472,8 +472,8 @@ size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 	fc_connect a
 	fc_connect b
 	fc_connect c
-	fc_expect a '^\*\*\* guest3 joined$'
-	fc_expect b '^\*\*\* guest3 joined$'
+	fc_joined a guest3
+	fc_joined b guest3
 	fc_send a "/quit"
 	fc_next_is a '*** goodbye'
 	fc_eof a || false	# lib: fc_eof needs errexit off

@@ -49,7 +49,7 @@ start_no_l() { FC_NO_LISTEN=1 fc_start "$@"; }
 connect_ab() {
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_read_who a
 	APID=${WHO_PID[guest1]} BPID=${WHO_PID[guest2]}
 }
@@ -189,7 +189,7 @@ still_there() {
 	still_there
 	# A new client takes a spare, and the pool is refilled to 5.
 	fc_connect c
-	fc_expect a '^\*\*\* guest3 joined$'
+	fc_joined a guest3
 	wait_until 5 fc_pool 5 3
 	fc_stop_all
 	fc_clean_log
@@ -271,7 +271,7 @@ still_there() {
 	fc_log_has 'configuration reloaded: .* admin = everyone, '
 	still_there
 	fc_connect c
-	fc_expect a '^\*\*\* guest3 joined$'
+	fc_joined a guest3
 	fc_send c "/kick guest1"
 	fc_next a '^\*\*\* you were kicked by guest3$'
 	# The same address as in force: no warning.
@@ -314,8 +314,8 @@ still_there() {
 	conf "idle_timeout = 2"
 	hup
 	fc_connect c
-	fc_expect a '^\*\*\* guest3 joined$'
-	fc_expect b '^\*\*\* guest3 joined$'
+	fc_joined a guest3
+	fc_joined b guest3
 	fc_read_who a
 	[ "${WHO_TMO[guest1]}" = none ]
 	[ "${WHO_TMO[guest2]}" = none ]
@@ -337,7 +337,7 @@ still_there() {
 	conf "log_level = debug"
 	hup
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_log_has ' info \[[0-9]+\] client #2 \(guest2\) connected from '
 	fc_log_has ' debug \[[0-9]+\] forked spare worker [0-9]+$'
 	fc_stop_all
@@ -348,7 +348,7 @@ still_there() {
 	fc_start -o admin=everyone -o spare_workers=1
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	hup
 	fc_log_has ' notice \[[0-9]+\] SIGHUP: reloading the configuration \(no -c file: defaults and -o only\)$'
 	fc_log_has ' notice \[[0-9]+\] configuration reloaded: up to 1000 clients, 1 spare worker, admin = everyone, 0 pipe programs$'

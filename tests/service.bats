@@ -238,7 +238,7 @@ notify_lifecycle() {
 	nl_fc_start -o spare_workers=1 -o shutdown_grace=3
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	tree=$(fc_tree "$FC_PID")
 	pid=$(fc_worker_pid 2)
 	kill -STOP "$pid"			# b's worker will not say goodbye
@@ -398,7 +398,7 @@ sa_settled() {
 	sa_start -l '127.0.0.1:@PORT@' -o spare_workers=1
 	fc_connect a				# this starts it
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "hello through LISTEN_FDS"
 	fc_next b '^<guest1> hello through LISTEN_FDS$'
 	fc_ids
@@ -421,7 +421,7 @@ sa_settled() {
 	sa_start -o spare_workers=1
 	fc_connect a
 	fc_connect b 127.0.0.1 $((SA_PORT + 1))
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_log_has 'using 2 listening sockets passed by the service manager \(LISTEN_FDS\)'
 	fc_log_has "listening on 127\.0\.0\.1:$SA_PORT$"
 	fc_log_has "listening on 127\.0\.0\.1:$((SA_PORT + 1))$"
@@ -676,7 +676,7 @@ shared_dir() {
 	fc_start -c "$CONF"
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	wait_until 5 fc_pool 2 2
 	pids=$(fc_tree "$FC_PID")
 	for pid in $pids; do
@@ -696,7 +696,7 @@ shared_dir() {
 	fc_log_has 'warning \[[0-9]+\] reload: user and group cannot change while running; keeping the old ones \(restart to change them\)$'
 	wait_until 5 fc_pool 1 2
 	fc_connect c
-	fc_expect a '^\*\*\* guest3 joined$'
+	fc_joined a guest3
 	for pid in $(fc_tree "$FC_PID"); do
 		is_nobody "$pid"
 	done
@@ -771,7 +771,7 @@ shared_dir() {
 	    -o spare_workers=1
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/oper $(cat "$pw")"
 	fc_next a '^\*\*\* you are now an operator$'
 	fc_send a "/timeout guest2 30"

@@ -9,7 +9,7 @@ teardown() { fc_cleanup; }
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send a "hello"
 	fc_next b '^<guest1> hello$'
 	fc_quiet a b

@@ -51,7 +51,7 @@ next_hex_is() {
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	# the first telnet command also shows a telnet client: the offer first
 	fc_send_raw a '\xd1\xff\xf4\xff\xfd\x06'
 	next_hex_is a fffd00fffb06
@@ -66,7 +66,7 @@ next_hex_is() {
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send_raw a '\xff\xfb\x06\xff\xfb\x00'	# a telnet client, in binary
 	next_hex_is a fffd00
 	fc_send_raw a 'one\xff\xf4 two\xff\xf5 three\xff\xf3 four\r\n'
@@ -102,7 +102,7 @@ next_hex_is() {
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send_raw a '\xff\xfb\x06\xff\xfb\x00'
 	next_hex_is a fffd00
 	fc_send_raw a '\xd1\x83\n\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\n'
@@ -121,7 +121,7 @@ next_hex_is() {
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a '^\*\*\* guest2 joined$'
+	fc_joined a guest2
 	fc_send_raw a 'one\rtwo\r\nthree\r\0four\nfive\r'
 	fc_next_is b '<guest1> one'
 	fc_next_is b '<guest1> two'

@@ -125,7 +125,7 @@ pool_of_new() {
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a 'guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/nick alice"
 	fc_expect a 'now known as alice$'
 	fc_expect b 'now known as alice$'
@@ -164,7 +164,7 @@ pool_of_new() {
 	fc_start -o admin=everyone
 	fc_connect a
 	fc_connect b
-	fc_expect a 'guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/timeout guest2 3"
 	fc_expect b 'your read timeout was set to 3 s'
 	t0=${EPOCHREALTIME/./}
@@ -184,7 +184,7 @@ pool_of_new() {
 	pw=$(sed -nE 's/.*operator password for this run: ([^ ]+) .*/\1/p' "$FC_LOG")
 	fc_connect a
 	fc_connect b
-	fc_expect a 'guest2 joined$'
+	fc_joined a guest2
 	fc_send a "/oper $pw"
 	fc_next a '^\*\*\* you are now an operator$'
 	install_bin "$VARIANTS/next/forkchatd"
@@ -219,7 +219,7 @@ pool_of_new() {
 	upgrade
 	fc_log_has 'upgrade complete: 1 client kept'
 	fc_connect b
-	fc_expect a 'guest2 joined$'
+	fc_joined a guest2
 	fc_send b "through the same socket"
 	fc_next a '^<guest2> through the same socket$'
 	fc_stop_clean
@@ -240,7 +240,7 @@ still_serving() {
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a 'guest2 joined$'
+	fc_joined a guest2
 	pid=$FC_PID
 	wait_until 10 fc_pool 4 2
 	fds=$(fc_open_fds "$FC_PID")
@@ -267,7 +267,7 @@ still_serving() {
 	fc_start
 	fc_connect a
 	fc_connect b
-	fc_expect a 'guest2 joined$'
+	fc_joined a guest2
 	pid=$FC_PID
 	wait_until 10 fc_pool 4 2
 	fds=$(fc_open_fds "$FC_PID")
