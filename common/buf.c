@@ -2,8 +2,10 @@
  * buf.c - a byte queue that takes memory on demand and gives it back.
  *
  * Public: buf_init, buf_append, buf_printf, buf_reserve, buf_commit,
- * buf_consume, buf_free.  An empty queue holds no memory: workers are many and most
- * of them are idle, so an idle one must cost next to nothing.
+ * buf_consume, buf_free, buf_freed_peak, buf_freed_reset.  An empty
+ * queue holds no memory: workers are many and most of them are idle, so
+ * an idle one must cost next to nothing.  free() alone does not quite
+ * do that (see buf_freed_peak).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,6 +17,8 @@
 #include "buf.h"
 
 #define BUF_MIN		512
+
+static size_t freed_peak;	/* the largest buffer freed since a reset */
 
 /* An empty queue that will refuse to hold more than limit bytes. */
 void
@@ -97,6 +101,8 @@ buf_consume(struct buf *b, size_t n)
 void
 buf_free(struct buf *b)
 {
+	if (b->cap > freed_peak)
+		freed_peak = b->cap;
 	free(b->data);
 	b->data = NULL;
 	b->off = b->len = b->cap = 0;
@@ -120,4 +126,22 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 	buf_commit(b, (size_t)n);
 	return 0;
+}
+
+/*
+ * The largest buffer this process freed since buf_freed_reset().  The
+ * C library keeps what a big buffer freed as its own, dirty pages
+ * that an idle process goes on paying for; a caller that sees a big
+ * one gone can give them back (os_heap_trim) and reset.
+ */
+size_t
+buf_freed_peak(void)
+{
+	return freed_peak;
+}
+
+void
+buf_freed_reset(void)
+{
+	freed_peak = 0;
 }

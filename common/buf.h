@@ -26,6 +26,8 @@ void	buf_consume(struct buf *, size_t);
 void	buf_free(struct buf *);
 int	buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+size_t	buf_freed_peak(void);
+void	buf_freed_reset(void);
 
 static inline const char *
 buf_head(const struct buf *b)

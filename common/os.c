@@ -5,11 +5,14 @@
  * os_close_except, os_signals_default, os_random, os_fork_sibling, os_unsetenv,
  * os_sched_batch, os_read_head, os_read_file, os_file_error,
  * os_file_privacy, os_status_text, os_nearer, os_timeout, os_cloexec,
- * os_memfd, os_self_exe.  Each returns -1 with errno set on failure.
+ * os_memfd, os_self_exe, os_heap_trim.  Each returns -1 with errno set on failure.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -178,6 +181,20 @@ os_sched_batch(void)
 	struct sched_param sp = { .sched_priority = 0 };
 
 	return sched_setscheduler(0, SCHED_BATCH, &sp);
+}
+
+/*
+ * Give the heap's free pages back to the kernel.  glibc keeps up to
+ * M_TRIM_THRESHOLD (128 KiB) free at the heap's top, and free pages
+ * within it, dirty and counted against the process; malloc_trim()
+ * returns both.  Elsewhere this does nothing.
+ */
+void
+os_heap_trim(void)
+{
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
 }
 
 /*

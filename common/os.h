@@ -26,6 +26,7 @@ int	os_random(void *, size_t);	/* getrandom(2), all of it */
 pid_t	os_fork_sibling(void);		/* clone(CLONE_PARENT): our parent's child */
 int	os_unsetenv(const char *);	/* unsetenv(3), the text blanked too */
 int	os_sched_batch(void);		/* SCHED_BATCH for us and our forks */
+void	os_heap_trim(void);		/* free heap pages back to the kernel */
 ssize_t	os_read_head(const char *, char *, size_t); /* one read, NUL-ended */
 const char *os_status_text(int, char *, size_t); /* "signal 9", "status 1" */
 int	os_cloexec(int, bool);		/* FD_CLOEXEC on or off */

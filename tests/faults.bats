@@ -77,6 +77,13 @@ cpu_ticks() {
 # come and go with the kernel's reclaim and swung VmRSS by +-1 MiB here.
 anon_kb() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }
 
+# KiB of PID's heap that it alone has written (Private_Dirty of [heap]).
+heap_kb() {
+	awk '/^[0-9a-f]+-/ { heap = / \[heap\]$/; next }
+	    heap && /^Private_Dirty:/ { print $2 }' "/proc/$1/smaps"
+}
+heap_at_most() { local kb; kb=$(heap_kb "$1"); [ -n "$kb" ] && ((kb <= $2)); }
+
 # fc_start under "prlimit OPTION" (before any other FC_WRAP): the limit
 # is set, then the server exec'd, so the master keeps that pid.
 fc_start_limited() {
@@ -749,6 +756,35 @@ unsafe_bytes() { LC_ALL=C tr -d '\t\n\r\040-\176\200-\377' <"$1" | wc -c; }
 	[ "$(log_count ' connected from 127\.0\.0\.1:')" -eq $((warm + n)) ]
 	[ "$(log_count 'left: connection (closed|reset)$')" -eq $((warm + n)) ]
 	fc_connect a
+	fc_stop_clean
+}
+
+@test "after a burst, a worker that has gone quiet gives its buffers' memory back" {
+	local out=$BATS_TEST_TMPDIR/b.out w before after line k
+	local -a lines
+	# Another allocator (AddressSanitizer's, valgrind's) keeps its own.
+	sanitized && skip "AddressSanitizer's allocator keeps freed memory"
+	[[ ${FC_WRAP:-} == *valgrind* ]] && skip "valgrind's allocator"
+	fc_start -o flood_rate=0
+	fc_connect a
+	fc_connect b
+	fc_joined a guest2
+	w=$(fc_worker_pid 2)
+	[ -n "$w" ]
+	before=$(heap_kb "$w")
+	capture b "$out"
+	# 3 000 lines of 900 bytes: b's worker queues tens of KiB at a time.
+	printf -v line '%900s' ''
+	for ((k = 0; k < 100; k++)); do
+		lines[k]=${line// /x}
+	done
+	for ((k = 0; k < 30; k++)); do
+		fc_send a "${lines[@]}"
+	done
+	wait_until 20 size_at_least "$out" $((3000 * 902))
+	wait_until 5 heap_at_most "$w" $((before + 8))
+	after=$(heap_kb "$w")
+	echo "# b's worker heap: $before KiB idle, $after KiB after the burst" >&3
 	fc_stop_clean
 }
 

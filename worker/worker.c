@@ -31,6 +31,8 @@
 
 #define CHAN_READ	((size_t)16 * 1024)	/* one read from the master */
 #define CHAN_LIMIT	((size_t)1024 * 1024)	/* most queued for the master */
+#define TRIM_AT		(2 * CHAN_READ)		/* a burst's buffer, not a read's */
+#define TRIM_IDLE_MS	1000			/* quiet this long, then trim */
 
 struct worker {
 	int	 chan_fd;		/* the channel to the master */
@@ -38,6 +40,7 @@ struct worker {
 	struct out out;			/* for the client and the master */
 	struct client client;
 	struct config own;		/* from MSG_CONFIG, once reloaded */
+	int64_t	 trim_at;		/* give the heap back then; 0: no need */
 };
 
 /* This process: a worker has one client in its life. */
@@ -329,6 +332,8 @@ worker_timeout(const struct worker *w, int64_t now)
 
 	if (t != 0 && (d == 0 || t < d))
 		d = t;
+	if (w->trim_at != 0 && (d == 0 || w->trim_at < d))
+		d = w->trim_at;
 	if (d == 0)
 		return -1;
 	return d <= now ? 0 : (int)(d - now);
@@ -362,6 +367,25 @@ worker_wait(struct worker *w, struct pollfd *pfd, int *njob)
 	return n;
 }
 
+/*
+ * A burst (a backlog for a slow client, many lines at once) grows
+ * buffers past one read's; freed, their pages stay dirty in the heap,
+ * and an idle worker would pay for them for the rest of its life.  Once
+ * the worker has been quiet for a while, give them back: never on a
+ * busy worker's path, where the next burst would take them again.
+ */
+static void
+worker_trim(struct worker *w, int64_t now)
+{
+	if (buf_freed_peak() >= TRIM_AT) {
+		buf_freed_reset();
+		w->trim_at = now + TRIM_IDLE_MS;
+	} else if (w->trim_at != 0 && now >= w->trim_at) {
+		w->trim_at = 0;
+		os_heap_trim();
+	}
+}
+
 /* One turn of the loop: wait, then handle what is ready, in order. */
 static void
 worker_turn(struct worker *w)
@@ -386,6 +410,7 @@ worker_turn(struct worker *w)
 	if (msgq_pending(&w->out.to_master) > 0 &&
 	    msg_flush(w->chan_fd, &w->out.to_master) == -1)
 		worker_orphaned(w);
+	worker_trim(w, now);
 	worker_deadlines(w, now);
 }
 
