@@ -4,9 +4,9 @@
 # client that never reads, a worker stopped with
 # SIGSTOP, kill -9 of workers in a broadcast storm, the master killed,
 # EMFILE, fork() failing, a peer gone without FIN, 1 MiB of random bytes,
-# half a line, 10 000 connect/disconnect cycles.  Each test checks what
-# the other clients get, that everything is reaped, and exactly which
-# warnings the log holds.
+# half a line (closed or half-closed), 10 000 connect/disconnect cycles,
+# a burst's memory.  Each test checks what the other clients get, that
+# everything is reaped, and exactly which warnings the log holds.
 # shellcheck disable=SC2030,SC2031 # BG_PID is set and read in one test
 
 load lib
@@ -697,7 +697,7 @@ unsafe_bytes() { LC_ALL=C tr -d '\t\n\r\040-\176\200-\377' <"$1" | wc -c; }
 	fc_stop_clean
 }
 
-@test "half a line, then disconnect: nobody sees the partial line, nor does a newcomer" {
+@test "half a line, then disconnect or half-close: nobody sees the partial line, nor does a newcomer" {
 	local long
 	fc_start
 	fc_connect a
@@ -725,6 +725,29 @@ unsafe_bytes() { LC_ALL=C tr -d '\t\n\r\040-\176\200-\377' <"$1" | wc -c; }
 	fc_quiet c a
 	fc_log_has 'client #2 \(guest2\) from .* left: connection closed$'
 	fc_log_has 'client #4 \(guest4\) from .* left: connection closed$'
+	# Half a line, then a half-close (shutdown(SHUT_WR), which bash
+	# cannot do; perl-base can): answered with a goodbye, and closed.
+	run perl -MIO::Socket::INET -e '
+		my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+		    PeerPort => $ARGV[0]) or die "connect: $!\n";
+		$SIG{ALRM} = sub { die "no EOF from the server\n" };
+		alarm 5;
+		my $greeting = <$s>;
+		print $greeting;
+		print $s "half a line";
+		$s->flush;
+		shutdown($s, 1) or die "shutdown: $!\n";
+		print while <$s>;
+		print "EOF\n";' "$FC_PORT"
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]#"$FC_TELNET_ASK"} == '*** welcome to forkchat, guest5!'* ]]
+	[ "${lines[-2]}" = $'*** goodbye\r' ]
+	[ "${lines[-1]}" = EOF ]
+	for name in a c; do
+		fc_next_is "$name" '*** guest5 joined'
+		fc_next_is "$name" '*** guest5 left (connection closed)'
+	done
+	fc_quiet a c
 	fc_stop_clean
 }
 

@@ -431,37 +431,6 @@ tree_but_forker() { fc_tree "$FC_PID" | grep -vx "$1" | sort; }
 	fc_clean_log
 }
 
-@test "a client half-closing mid-line: it is closed, others see no partial line" {
-	fc_start
-	fc_connect a
-	# The half-close (shutdown(SHUT_WR)) bash cannot do; perl-base can.
-	run perl -MIO::Socket::INET -e '
-		my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
-		    PeerPort => $ARGV[0]) or die "connect: $!\n";
-		$SIG{ALRM} = sub { die "no EOF from the server\n" };
-		alarm 5;
-		my $greeting = <$s>;
-		print $greeting;
-		print $s "half a line";
-		$s->flush;
-		shutdown($s, 1) or die "shutdown: $!\n";
-		print while <$s>;
-		print "EOF\n";' "$FC_PORT"
-	[ "$status" -eq 0 ]
-	[[ ${lines[0]#"$FC_TELNET_ASK"} == '*** welcome to forkchat, guest2!'* ]]
-	# what it sent before is answered (nothing), then the goodbye
-	[ "${lines[-2]}" = $'*** goodbye\r' ]
-	[ "${lines[-1]}" = EOF ]
-	fc_next a '^\*\*\* guest2 joined$'
-	fc_next a '^\*\*\* guest2 left \(connection closed\)$'
-	fc_connect c
-	fc_next a '^\*\*\* guest3 joined$'
-	fc_quiet a c
-	fc_stop TERM
-	[ "$FC_STATUS" -eq 0 ]
-	fc_clean_log
-}
-
 @test "two listeners, 127.0.0.1 and [::1]: clients on both chat together" {
 	local port6
 	grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null ||
