@@ -3,7 +3,7 @@
 # lifecycle: the spare pool, workers that crash or are killed, the master
 # killed, every way of stopping (SIGTERM, SIGINT, Ctrl-C to the group,
 # SIGQUIT, the grace period, a second signal), SIGHUP, reaping and
-# descriptor hygiene over many connections, half-closed clients, IPv6.
+# descriptor hygiene over many connections, IPv6.
 # shellcheck disable=SC2030,SC2031 # FC_STATUS is set and read in one test
 
 load lib
