@@ -580,11 +580,7 @@ stream_restored(void)
 	return (restored & NEEDED) == NEEDED;
 }
 
-/*
- * After a live upgrade, go on with the stream the snapshot gave: the
- * link connects again (see above).  -1 (EINVAL) for a bad address:
- * then this server chats alone.
- */
+/* After a live upgrade: the link anew; -1 (EINVAL): we chat alone. */
 int
 stream_resume(const struct config *cfg)
 {
