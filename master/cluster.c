@@ -11,16 +11,30 @@
  * /who and /stats.  Rights are checked before we are called (admin.c):
  * the servers of one cluster trust each other.
  *
- * A live upgrade would have to carry, besides the link's address and
- * password: this server's name and incarnation, the number of its last
- * entry, the stream's epoch and the id of the last entry read, the
- * entries kept for Redis (stream.c's st), and the roster (roster.c).
+ * A live upgrade (SIGUSR2) goes unseen by the other servers and by
+ * every client: the new binary is the same server, of the same
+ * incarnation, numbering its entries on, reading on from the same
+ * entry, with the same roster and the entries not yet read back (the
+ * snapshot's SNAP_CLUSTER and SNAP_CL_* records, each module its own).
+ * The two connections to Redis are not handed over: they close with the
+ * exec and the new binary connects again, as after any drop of the
+ * link.  That is correct with nothing more, since the stream is made
+ * for drops: what we wrote is kept until read back and sent again,
+ * everyone skips what it has applied by its number, and the handshake
+ * reads on from our position.  An XADD or an XREAD on its way at the
+ * exec is then simply made again (and the old master need not wait for
+ * Redis to be quiet first); passing the sockets would mean carrying the
+ * replies owed on each, what was read of one, and where each goes.
+ * Clients are told nothing of that reconnect, unless it fails.  As in a
+ * reload, the cluster, its key and our name stay as they were.
  *
  * Public: cluster_on, cluster_start, cluster_keep, cluster_reloaded,
  * cluster_stop, cluster_busy, cluster_close, cluster_event,
  * cluster_deadline, cluster_tick, cluster_end_turn, cluster_join,
  * cluster_leave, cluster_say, cluster_nick, cluster_privmsg,
- * cluster_kick, cluster_timeout, cluster_who, cluster_stats.
+ * cluster_kick, cluster_timeout, cluster_who, cluster_stats;
+ * cluster_save, cluster_restore, cluster_restored, cluster_resume for a
+ * live upgrade.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,6 +58,13 @@
 
 static bool on;
 static char name[CLMSG_NAME_MAX + 1];	/* server_name, or made up */
+
+/* The cluster a snapshot says this server is in, as configured then. */
+static struct {
+	char	 address[REDIS_ADDR_MAX];
+	char	 key[CONFIG_KEY_MAX + 1];
+	char	 server_name[CONFIG_NAME_MAX + 1];
+} was;
 
 /* Is this server part of a cluster? */
 bool
@@ -124,27 +145,39 @@ same(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/*
+ * next keeps the cluster, key and server name the server runs with: a
+ * reload or an upgrade (what) cannot change them.
+ */
+static void
+cluster_keep_as(struct config *next, const char *cluster, const char *key,
+    const char *server_name, const char *what)
+{
+	char err[CONFIG_ERR_MAX];
+
+	if (same(cluster, next->cluster) &&
+	    strcmp(key, next->cluster_key) == 0 &&
+	    strcmp(server_name, next->server_name) == 0)
+		return;
+	log_warning("%s: cluster, cluster_key and server_name cannot change "
+	    "while running; keeping the old ones (restart to change them)",
+	    what);
+	free(next->cluster);
+	next->cluster = NULL;
+	if (cluster != NULL)
+		(void)config_set(next, "cluster", cluster, err, sizeof(err));
+	(void)snprintf(next->cluster_key, sizeof(next->cluster_key), "%s",
+	    key);
+	(void)snprintf(next->server_name, sizeof(next->server_name), "%s",
+	    server_name);
+}
+
 /* A reload keeps cluster, cluster_key and server_name: they cannot change. */
 void
 cluster_keep(struct config *next)
 {
-	char err[CONFIG_ERR_MAX];
-
-	if (same(conf.cluster, next->cluster) &&
-	    strcmp(conf.cluster_key, next->cluster_key) == 0 &&
-	    strcmp(conf.server_name, next->server_name) == 0)
-		return;
-	log_warning("reload: cluster, cluster_key and server_name cannot "
-	    "change while running; keeping the old ones (restart to change "
-	    "them)");
-	free(next->cluster);
-	next->cluster = NULL;
-	if (conf.cluster != NULL)
-		(void)config_set(next, "cluster", conf.cluster, err,
-		    sizeof(err));
-	memcpy(next->cluster_key, conf.cluster_key, sizeof(next->cluster_key));
-	memcpy(next->server_name, conf.server_name,
-	    sizeof(next->server_name));
+	cluster_keep_as(next, conf.cluster, conf.cluster_key,
+	    conf.server_name, "reload");
 }
 
 /* The reloaded configuration is in force: timeout and Redis password. */
@@ -450,4 +483,70 @@ cluster_stats(struct child *to)
 	    (unsigned long long)s.written, s.queued,
 	    (unsigned long long)s.skipped, (unsigned long long)s.ups,
 	    s.ups == 1 ? "" : "s");
+}
+
+/* A live upgrade: the cluster we are in, then the stream's records. */
+int
+cluster_save(struct snap *s)
+{
+	if (!on)
+		return 0;
+	snap_begin(s, SNAP_CLUSTER);
+	snap_str(s, conf.cluster);
+	snap_str(s, conf.cluster_key);
+	snap_str(s, conf.server_name);
+	snap_str(s, name);
+	snap_end(s);
+	return s->failed ? -1 : stream_save(s);
+}
+
+/* A record of cluster_save()'s; -1 if it does not read or is out of place. */
+int
+cluster_restore(uint32_t type, struct msg *m)
+{
+	if (type != SNAP_CLUSTER)
+		return on ? stream_restore(type, m) : -1;
+	if (on || msg_str(m, was.address, sizeof(was.address)) == -1 ||
+	    msg_str(m, was.key, sizeof(was.key)) == -1 ||
+	    msg_str(m, was.server_name, sizeof(was.server_name)) == -1 ||
+	    msg_str(m, name, sizeof(name)) == -1 || msg_end(m) == -1)
+		return -1;
+	on = true;
+	return 0;
+}
+
+/* Did the snapshot, if it had a cluster, give all of it? */
+bool
+cluster_restored(void)
+{
+	return !on || stream_restored();
+}
+
+/*
+ * After a live upgrade (takeover.c, once nothing can hand the server
+ * back): the cluster the snapshot gave goes on, the link connects
+ * again.  A server that was in none stays out of one.
+ */
+void
+cluster_resume(void)
+{
+	if (!on) {
+		if (conf.cluster == NULL)
+			return;
+		log_warning("upgrade: this server was in no cluster: "
+		    "cluster = %s waits for a restart", conf.cluster);
+		free(conf.cluster);
+		conf.cluster = NULL;
+		return;
+	}
+	cluster_keep_as(&conf, was.address, was.key, was.server_name,
+	    "upgrade");
+	if (stream_resume(&conf) == -1) {
+		log_error("cluster: cannot connect to %s again: %s; this server "
+		    "chats alone until a restart", conf.cluster,
+		    strerror(errno));
+		return;
+	}
+	log_notice("cluster: this is still server %s, in the chat at %s, key "
+	    "%s", name, conf.cluster, conf.cluster_key);
 }

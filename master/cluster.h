@@ -3,7 +3,8 @@
  * asks of the cluster (off unless `cluster` is set).
  *
  * main.c starts and stops it and drives its connections and deadlines;
- * reload.c keeps what cannot change; chat.c and admin.c hand it what
+ * reload.c keeps what cannot change; upgrade.c and takeover.c carry it
+ * across a live upgrade; chat.c and admin.c hand it what
  * their clients do that other servers must see, and it answers /who and
  * adds to /stats.
  */
@@ -15,6 +16,8 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "msg.h"
+#include "snap.h"
 #include "spawn.h"
 
 bool	 cluster_on(void);
@@ -28,6 +31,10 @@ void	 cluster_event(struct src *, int);
 int64_t	 cluster_deadline(void);
 void	 cluster_tick(int64_t);
 void	 cluster_end_turn(void);
+int	 cluster_save(struct snap *);
+int	 cluster_restore(uint32_t, struct msg *);
+bool	 cluster_restored(void);
+void	 cluster_resume(void);
 
 void	 cluster_join(struct child *);
 void	 cluster_leave(struct child *, const char *);

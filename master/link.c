@@ -20,11 +20,19 @@
  * connects again.  The log says the first failure of a streak at
  * warning, a new reason at info, the same one again at debug.
  *
- * All its state is the one struct below, lk.
+ * All its state is the one struct below, lk.  A live upgrade does not
+ * hand the connections over: they close with the exec, and the new
+ * binary connects anew (link_reopen) with the password, backoff and
+ * last failure the old one wrote (SNAP_CL_LINK).  Everything the stream
+ * sends is kept or made again until Redis is seen to have it (stream.c),
+ * so nothing is lost with a reply that was on its way; and handing
+ * over a connection would mean handing over its replies owed, what was
+ * read of one, and the functions they go to.
  *
  * Public: link_init, link_open, link_set, link_out, link_expect,
  * link_drop, link_event, link_deadline, link_tick, link_flush,
- * link_close, link_state, link_address, link_why, link_ups.
+ * link_close, link_state, link_address, link_why, link_ups, link_save,
+ * link_restore, link_reopen.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -67,7 +75,7 @@ struct conn {
 	size_t	 qhead, qlen, qcap;
 };
 
-/* The link as a whole: what a live upgrade would have to carry. */
+/* The link as a whole. */
 static struct {
 	enum link_state state;
 	struct link_hooks hooks;
@@ -151,6 +159,10 @@ link_drop(const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	/* Redis's words reach the log and clients: no control characters. */
+	for (char *p = why; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			*p = '?';
 	link_log_down(why, was_up);
 	(void)snprintf(lk.why, sizeof(lk.why), "%s", why);
 	lk.failing = true;
@@ -512,4 +524,53 @@ uint64_t
 link_ups(void)
 {
 	return lk.ups;
+}
+
+/* A live upgrade: the password, the backoff, the last failure. */
+int
+link_save(struct snap *s)
+{
+	snap_begin(s, SNAP_CL_LINK);
+	snap_u32(s, lk.backoff_ms);
+	snap_u32(s, lk.failing);
+	snap_str(s, lk.why);		/* no control characters: link_drop */
+	snap_bytes(s, lk.password, strlen(lk.password));
+	snap_end(s);
+	return s->failed ? -1 : 0;
+}
+
+/* SNAP_CL_LINK: for link_reopen(); -1 if it does not read. */
+int
+link_restore(struct msg *m)
+{
+	uint32_t backoff, failing;
+	const char *pw;
+	size_t len;
+
+	if (msg_u32(m, &backoff) == -1 || msg_u32(m, &failing) == -1 ||
+	    msg_str(m, lk.why, sizeof(lk.why)) == -1 ||
+	    msg_rest(m, &pw, &len) == -1 || len >= sizeof(lk.password) ||
+	    memchr(pw, '\0', len) != NULL || backoff > RETRY_MAX_MS)
+		return -1;
+	lk.backoff_ms = backoff < RETRY_FIRST_MS ? RETRY_FIRST_MS : backoff;
+	lk.failing = failing != 0;
+	memcpy(lk.password, pw, len);
+	lk.password[len] = '\0';
+	return 0;
+}
+
+/*
+ * After a live upgrade: connect to address, with the password the
+ * snapshot gave, as link_open() does.
+ */
+int
+link_reopen(const char *address, unsigned timeout_ms)
+{
+	char pw[sizeof(lk.password)];
+	int r;
+
+	memcpy(pw, lk.password, sizeof(pw));
+	r = link_open(address, pw, timeout_ms);
+	explicit_bzero(pw, sizeof(pw));
+	return r;
 }

@@ -21,7 +21,9 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "msg.h"
 #include "resp.h"
+#include "snap.h"
 #include "state.h"
 
 enum link_conn {
@@ -61,5 +63,8 @@ enum link_state link_state(void);
 const char *link_address(void);
 const char *link_why(void);
 uint64_t link_ups(void);
+int	 link_save(struct snap *);
+int	 link_restore(struct msg *);
+int	 link_reopen(const char *, unsigned);
 
 #endif

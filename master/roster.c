@@ -7,9 +7,14 @@
  * shown as it is; an automatic guestN is unique only on its server, so
  * everyone is shown it as guestN@SERVER, the same on every server.
  *
+ * A live upgrade carries the roster whole: a record for each peer, this
+ * server's first, each followed by one for each of its members, in
+ * their order (SNAP_CL_PEER, SNAP_CL_MEMBER).
+ *
  * Public: roster_init, roster_self, roster_peers, roster_peer,
  * roster_peer_add, roster_find, roster_add, roster_remove, roster_rename,
- * roster_nick, roster_target, roster_display, roster_name, roster_count.
+ * roster_nick, roster_target, roster_display, roster_name, roster_count,
+ * roster_clear, roster_save, roster_restore.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -18,9 +23,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clsnap.h"
 #include "log.h"
 #include "num.h"
 #include "roster.h"
+#include "state.h"
 
 #define ROSTER_HASH	4096		/* buckets of members */
 
@@ -28,6 +35,7 @@ static struct peerq peers = TAILQ_HEAD_INITIALIZER(peers);
 static struct peer *self;
 static struct member *hash[ROSTER_HASH];
 static struct member *nicks[ROSTER_HASH];
+static struct peer *restoring;		/* a snapshot's peer being read */
 
 /* The hash chain of (p, id). */
 static struct member **
@@ -221,12 +229,12 @@ roster_target(const char *target)
 	return NULL;
 }
 
-/* How everyone sees nick of server: guestN@SERVER, or the nick. */
+/* How everyone sees nick of server srv: guestN@SERVER, or the nick. */
 const char *
-roster_display(const char *nick, const char *server, char *buf, size_t size)
+roster_display(const char *nick, const char *srv, char *buf, size_t size)
 {
 	if (nick_reserved(nick))
-		(void)snprintf(buf, size, "%s@%s", nick, server);
+		(void)snprintf(buf, size, "%s@%s", nick, srv);
 	else
 		(void)snprintf(buf, size, "%s", nick);
 	return buf;
@@ -254,4 +262,113 @@ roster_count(unsigned *clients)
 		*clients += p->nmembers;
 	}
 	return n;
+}
+
+/* Forget every server and client (the end, or a test's fresh start). */
+void
+roster_clear(void)
+{
+	struct member *m, *mnext;
+	struct peer *p, *pnext;
+
+	for (p = TAILQ_FIRST(&peers); p != NULL; p = pnext) {
+		pnext = TAILQ_NEXT(p, entry);
+		for (m = TAILQ_FIRST(&p->members); m != NULL; m = mnext) {
+			mnext = TAILQ_NEXT(m, entry);
+			free(m);
+		}
+		free(p);
+	}
+	TAILQ_INIT(&peers);
+	memset(hash, 0, sizeof(hash));
+	memset(nicks, 0, sizeof(nicks));
+	self = restoring = NULL;
+}
+
+/* The whole roster, for the binary that takes over. */
+int
+roster_save(struct snap *s)
+{
+	const struct member *m;
+	const struct peer *p;
+
+	TAILQ_FOREACH(p, &peers, entry) {
+		snap_begin(s, SNAP_CL_PEER);
+		snap_str(s, p->name);
+		snap_u64(s, p->inc);
+		snap_u64(s, p->seq);
+		snap_u64(s, (uint64_t)p->heard_ms);
+		snap_u32(s, (uint32_t)p->alive | (uint32_t)p->gone_sent << 1 |
+		    (uint32_t)p->collecting << 2);
+		snap_end(s);
+		TAILQ_FOREACH(m, &p->members, entry) {
+			snap_begin(s, SNAP_CL_MEMBER);
+			clsnap_client_put(s, &m->c);
+			snap_u64(s, (uint64_t)m->active_ms);
+			snap_u32(s, m->seen);
+			snap_end(s);
+		}
+	}
+	return s->failed ? -1 : 0;
+}
+
+/*
+ * SNAP_CL_PEER: this server first (roster_init() made it), then each
+ * other one once.
+ */
+static int
+roster_restore_peer(struct msg *m)
+{
+	char name[CLMSG_NAME_MAX + 1];
+	uint64_t inc, seq, heard;
+	uint32_t flags;
+	struct peer *p;
+
+	if (msg_str(m, name, sizeof(name)) == -1 || msg_u64(m, &inc) == -1 ||
+	    msg_u64(m, &seq) == -1 || msg_u64(m, &heard) == -1 ||
+	    msg_u32(m, &flags) == -1 || msg_end(m) == -1 || flags > 7 ||
+	    self == NULL)
+		return -1;
+	p = roster_peer(name);
+	if (restoring == NULL ? p != self || inc != self->inc : p != NULL)
+		return -1;
+	if (p == NULL)
+		p = roster_peer_add(name, inc);
+	p->seq = seq;
+	p->heard_ms = (int64_t)heard;
+	p->alive = (flags & 1) != 0;
+	p->gone_sent = (flags & 2) != 0;
+	p->collecting = (flags & 4) != 0;
+	restoring = p;
+	return 0;
+}
+
+/* SNAP_CL_MEMBER: a client of the peer read last. */
+static int
+roster_restore_member(struct msg *m)
+{
+	struct clmsg_client c;
+	struct member *mb;
+	uint64_t active;
+	uint32_t seen;
+
+	if (clsnap_client_get(m, &c) == -1 || msg_u64(m, &active) == -1 ||
+	    msg_u32(m, &seen) == -1 || msg_end(m) == -1 ||
+	    restoring == NULL || roster_find(restoring, c.id) != NULL)
+		return -1;
+	mb = roster_add(restoring, &c);
+	mb->active_ms = (int64_t)active;
+	mb->seen = seen != 0;
+	return 0;
+}
+
+/* A record of roster_save()'s; -1 if it does not read or is out of place. */
+int
+roster_restore(uint32_t type, struct msg *m)
+{
+	if (type == SNAP_CL_PEER)
+		return roster_restore_peer(m);
+	if (type == SNAP_CL_MEMBER)
+		return roster_restore_member(m);
+	return -1;
 }

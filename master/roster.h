@@ -15,6 +15,8 @@
 #include <sys/queue.h>
 
 #include "clmsg.h"
+#include "msg.h"
+#include "snap.h"
 
 #define ROSTER_DISPLAY_MAX	(PROTO_NICK_MAX + 1 + CLMSG_NAME_MAX + 1)
 
@@ -63,5 +65,8 @@ struct member *roster_target(const char *);
 const char *roster_display(const char *, const char *, char *, size_t);
 const char *roster_name(const struct member *, char *, size_t);
 unsigned roster_count(unsigned *);
+void	 roster_clear(void);
+int	 roster_save(struct snap *);
+int	 roster_restore(uint32_t, struct msg *);
 
 #endif

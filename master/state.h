@@ -78,7 +78,15 @@ enum snap_rec {
 	SNAP_CHILD_OUT,		/* spawn.c: what is queued for it */
 	SNAP_CHILD_IN,		/* spawn.c: what it said, not read yet */
 	SNAP_ORPHAN,		/* spawn.c: a pipe job adopted */
-	SNAP_GUESS		/* oper.c: an /oper guess waiting */
+	SNAP_GUESS,		/* oper.c: an /oper guess waiting */
+	SNAP_CLUSTER,		/* cluster.c: the cluster this server is in */
+	SNAP_CL_STREAM,		/* stream.c: our incarnation, entry numbers */
+	SNAP_CL_READ,		/* reader.c: the last entry read */
+	SNAP_CL_LINK,		/* link.c: Redis's password, the last failure */
+	SNAP_CL_SYNC,		/* sync.c: the stream's epoch */
+	SNAP_CL_OUT,		/* outbox.c: an entry not read back yet */
+	SNAP_CL_PEER,		/* roster.c: a server of the cluster */
+	SNAP_CL_MEMBER		/* roster.c: a client of the peer before */
 };
 
 struct snap;

@@ -26,12 +26,17 @@
  * declared gone (an entry, so that every server drops its clients at
  * the same point of the story).  A stopping server says bye.
  *
- * All the state a live upgrade would carry is the struct st below,
- * sync.c's epoch, the roster and the link's address: see cluster.c.
+ * Live upgrade.  The same server goes on in the new binary: our
+ * incarnation and numbering, the position, the epoch, the entries kept
+ * and the roster cross the exec (each module below writes its records),
+ * the connections to Redis do not (see link.c): the new binary
+ * connects anew, and that is a reconnect like any other, but unseen by
+ * clients unless it fails (cluster.c says why this is enough).
  *
  * Public: stream_start, stream_set, stream_publish, stream_stop,
  * stream_busy, stream_close, stream_deadline, stream_tick,
- * stream_end_turn, stream_state, stream_position, stream_stats.
+ * stream_end_turn, stream_state, stream_position, stream_stats,
+ * stream_save, stream_restore, stream_restored, stream_resume.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,21 +49,21 @@
 #include "link.h"
 #include "log.h"
 #include "os.h"
+#include "outbox.h"
+#include "reader.h"
 #include "roster.h"
 #include "stream.h"
 #include "sync.h"
 
 #define STREAM_MAXLEN	100000UL	/* entries Redis keeps, about */
-#define READ_COUNT	1000		/* entries per XREAD */
-#define READ_BLOCK_MS	1000		/* XREAD BLOCK waits this long */
 #define HELLO_PART	200		/* clients per hello entry */
 #define OUTBOX_MAX	100000U		/* entries kept while Redis is away */
 
-/* An entry kept until it is read back. */
-struct outent {
-	struct outent *next;
-	struct clmsg m;
-	char	*text;			/* m.text's own copy */
+/* What a reply to XADD confirms, besides the entry. */
+enum sent {
+	SENT_ENTRY,
+	SENT_BYE,		/* our bye: we may stop */
+	SENT_ASK		/* a hello that asks for every server's */
 };
 
 /* The stream as this server writes and reads it. */
@@ -68,14 +73,12 @@ static struct {
 	char	 name[CLMSG_NAME_MAX + 1];	/* server_name */
 	uint64_t inc;			/* our incarnation */
 	uint64_t seq;			/* our entries numbered so far */
-	struct redis_id pos;		/* the last entry read */
-	struct outent *out, **out_end;	/* kept, oldest first */
-	unsigned nout;
 	unsigned timeout_s;		/* cluster_timeout */
 	int64_t	 beat_at;		/* the next heartbeat */
 	int64_t	 up_ms;			/* when the link last synced */
-	int64_t	 read_ms;		/* when XREAD last answered */
-	bool	 overflow;		/* said that entries were dropped */
+	bool	 resuming;		/* after an upgrade; clients think it up */
+	bool	 asking;		/* a hello asking for every server's
+					 * clients, not yet taken by Redis */
 	bool	 stopping;
 	bool	 bye_sent;		/* and answered */
 	int64_t	 bye_due;
@@ -83,8 +86,6 @@ static struct {
 } st = { .state = STREAM_OFF };
 
 static void stream_send(const struct clmsg *);
-static void stream_read_next(void);
-static link_reply stream_read_reply;
 
 /* A fresh entry of ours, of type t, numbered. */
 static void
@@ -96,47 +97,23 @@ stream_head(struct clmsg *m, enum clmsg_type t)
 	m->seq = ++st.seq;
 }
 
-/* Forget kept entries up to number seq: they are in the stream. */
+/* An entry that is not kept (heartbeat, gone, bye), sent now. */
 static void
-outbox_trim(uint64_t seq)
+stream_direct(struct clmsg *m, enum clmsg_type t)
 {
-	struct outent *e;
-
-	while ((e = st.out) != NULL && e->m.seq <= seq) {
-		if ((st.out = e->next) == NULL)
-			st.out_end = &st.out;
-		st.nout--;
-		free(e->text);
-		free(e);
-	}
+	stream_head(m, t);
+	stream_send(m);
 }
 
 /* Apply every kept entry not applied yet (the link went down). */
 static void
-outbox_apply(void)
+stream_apply_kept(void)
 {
-	struct outent *e;
+	const struct outent *e;
 
-	for (e = st.out; e != NULL; e = e->next)
+	for (e = outbox_first(); e != NULL; e = e->next)
 		if (e->m.seq > roster_self()->seq)
 			(void)apply_entry(&e->m);
-}
-
-/* A kept copy of m, its text too. */
-static struct outent *
-outent_new(const struct clmsg *m)
-{
-	struct outent *e = calloc(1, sizeof(*e));
-
-	if (e != NULL && (m->len == 0 || (e->text = malloc(m->len)) != NULL)) {
-		e->m = *m;
-		if (m->len > 0)
-			memcpy(e->text, m->text, m->len);
-		e->m.text = e->text != NULL ? e->text : "";
-		return e;
-	}
-	free(e);
-	log_panic("out of memory keeping a cluster entry");
 }
 
 /*
@@ -146,40 +123,31 @@ outent_new(const struct clmsg *m)
 void
 stream_publish(struct clmsg *m)
 {
-	struct outent *e;
+	const struct clmsg *e;
 
 	if (st.state == STREAM_OFF || st.stopping)
 		return;
-	if (st.nout >= OUTBOX_MAX && (e = st.out) != NULL) {
-		if (!st.overflow)
-			log_warning("cluster: more than %u entries kept for "
-			    "Redis: the oldest will not reach the other "
-			    "servers", OUTBOX_MAX);
-		st.overflow = true;
-		outbox_trim(e->m.seq);
-	}
 	stream_head(m, m->type);
-	e = outent_new(m);
-	*st.out_end = e;
-	st.out_end = &e->next;
-	st.nout++;
+	e = outbox_add(m, OUTBOX_MAX);
 	if (st.state == STREAM_UP)
-		stream_send(&e->m);
+		stream_send(e);
 	else if (st.state == STREAM_DOWN)
-		(void)apply_entry(&e->m);
+		(void)apply_entry(e);
 }
 
 /* XADD's answer: an id, or an error that takes the link down. */
 static void
-stream_added(const struct resp_value *v, uintptr_t bye)
+stream_added(const struct resp_value *v, uintptr_t sent)
 {
 	if (resp_type(v) != RESP_BULK) {
 		link_drop("Redis refused XADD: %s", resp_type(v) ==
 		    RESP_ERROR ? v->str : "not an id");
 		return;
 	}
-	if (bye)
+	if (sent == SENT_BYE)
 		st.bye_sent = true;
+	else if (sent == SENT_ASK)
+		st.asking = false;
 }
 
 /* Send one entry now (the link is up). */
@@ -190,17 +158,21 @@ stream_send(const struct clmsg *m)
 		link_drop("cannot queue for Redis: %s", strerror(errno));
 		return;
 	}
-	link_expect(LINK_CMD, stream_added, m->type == CL_BYE, 0);
+	link_expect(LINK_CMD, stream_added, m->type == CL_BYE ? SENT_BYE :
+	    m->ask ? SENT_ASK : SENT_ENTRY, 0);
 	st.stats.written++;
 }
 
-/* An entry that is not kept (heartbeat, gone, bye), sent now. */
+/* Say bye: the others drop our clients at once. */
 static void
-stream_direct(struct clmsg *m, enum clmsg_type t)
+stream_bye(void)
 {
-	stream_head(m, t);
-	stream_send(m);
+	struct clmsg m;
+
+	memset(&m, 0, sizeof(m));
+	stream_direct(&m, CL_BYE);
 }
+
 
 /* Our clients, in hello entries of HELLO_PART; ask: everyone answers. */
 static void
@@ -229,6 +201,7 @@ stream_hello(bool ask)
 		}
 		memset(&m, 0, sizeof(m));
 		m.ask = ask && first;
+		st.asking |= m.ask;	/* until Redis has it */
 		m.first = first;
 		m.last = c == NULL;
 		m.text = list.len > 0 ? buf_head(&list) : "";
@@ -239,95 +212,29 @@ stream_hello(bool ask)
 	} while (c != NULL && st.state == STREAM_UP);
 }
 
-/* Ask for the next entries after the last one read. */
+/* Ask for the next entries, unless the link is down or we are stopping. */
 static void
 stream_read_next(void)
 {
-	char id[REDIS_ID_MAX];
-	struct resp_cmd c;
-
-	if (st.state != STREAM_UP || st.stopping)
-		return;
-	(void)redis_id_format(&st.pos, id, sizeof(id));
-	resp_begin(&c, link_out(LINK_READ));
-	resp_arg_str(&c, "XREAD");
-	resp_arg_str(&c, "COUNT");
-	resp_arg_uint(&c, READ_COUNT);
-	resp_arg_str(&c, "BLOCK");
-	resp_arg_uint(&c, READ_BLOCK_MS);
-	resp_arg_str(&c, "STREAMS");
-	resp_arg_str(&c, st.key);
-	resp_arg_str(&c, id);
-	if (resp_end(&c) == -1)
-		log_panic("queueing XREAD: %s", strerror(errno));
-	link_expect(LINK_READ, stream_read_reply, 0, READ_BLOCK_MS);
-}
-
-/* An entry we cannot read: said once at warning, then at debug. */
-static void
-stream_bad(const struct redis_id *id, int err)
-{
-	static bool said;
-	char text[REDIS_ID_MAX];
-
-	st.stats.skipped++;
-	(void)redis_id_format(id, text, sizeof(text));
-	if (!said)
-		log_warning("cluster: skipping entry %s of %s: %s (this is said "
-		    "once; /stats counts them)", text, st.key, err == ENOTSUP ?
-		    "another version of forkchatd, or not forkchatd's" :
-		    "malformed");
-	else
-		log_debug("cluster: skipping entry %s", text);
-	said = true;
+	if (st.state == STREAM_UP && !st.stopping)
+		reader_next();
 }
 
 /* One entry read: ours is forgotten from what is kept; then applied. */
 static int
-stream_entry(const struct redis_id *id, const struct resp_value *f)
+stream_entry(const struct clmsg *m)
 {
-	struct clmsg m;
-
-	st.pos = *id;
-	st.stats.read++;
-	if (f == NULL || st.stopping)
-		return 0;		/* deleted; or too late for it */
-	if (clmsg_decode(f, &m) == -1) {
-		stream_bad(id, errno);
-		return 0;
-	}
-	if (m.inc == st.inc && strcmp(m.server, st.name) == 0)
-		outbox_trim(m.seq);
-	return apply_entry(&m);
+	if (st.stopping)
+		return 0;		/* too late for it */
+	if (m->inc == st.inc && strcmp(m->server, st.name) == 0)
+		outbox_trim(m->seq);
+	return apply_entry(m);
 }
 
-/* What XREAD brought: every entry past the last one, in order. */
+/* A reply's entries are applied: a hello if asked, and read on. */
 static void
-stream_read_reply(const struct resp_value *v, uintptr_t arg)
+stream_read_done(int want)
 {
-	const struct resp_value *e, *f;
-	struct redis_id id;
-	size_t n;
-	int want = 0;
-
-	(void)arg;
-	if (resp_type(v) == RESP_ERROR) {
-		link_drop("Redis refused XREAD: %s", v->str);
-		return;
-	}
-	st.read_ms = os_now_ms();
-	if (clmsg_entries(v, st.key, &e, &n) == -1) {
-		link_drop("Redis answered XREAD with something else");
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (clmsg_entry(&e[i], &id, &f) == -1) {
-			link_drop("Redis answered XREAD with something else");
-			return;
-		}
-		if (redis_id_cmp(&id, &st.pos) > 0)
-			want |= stream_entry(&id, f);
-	}
 	if ((want & APPLY_HELLO) && st.state == STREAM_UP)
 		stream_hello(false);
 	stream_read_next();
@@ -347,38 +254,37 @@ stream_beat_ms(void)
 	return (int64_t)st.timeout_s * 1000 / 3;
 }
 
-/* Text from Redis, for clients: no control characters. */
-static void
-stream_clean(char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			*s = '?';
-}
-
-/* Synced: read on from pos, send what was kept, say hello. */
+/*
+ * Synced: read on from pos, send what was kept, say hello (or bye, if
+ * we stopped meanwhile; and ask again if a hello that asked may not
+ * have reached Redis).  Clients were told the link was down, or it
+ * never was up; but the new link of a live upgrade is the same link
+ * to them, and to /stats.
+ */
 static void
 stream_synced(bool ask)
 {
-	struct outent *e;
+	const struct outent *e;
+	bool told = !st.resuming;
 	struct peer *p;
 
+	st.resuming = false;
 	/* A gone we wrote may have been lost with the link: anew. */
 	TAILQ_FOREACH(p, roster_peers(), entry)
 		p->gone_sent = false;
 	st.state = STREAM_UP;
-	st.overflow = false;
 	st.up_ms = os_now_ms();
 	st.beat_at = st.up_ms + stream_beat_ms();
-	st.stats.ups++;
-	for (e = st.out; e != NULL; e = e->next)
-		if (st.state == STREAM_UP)
-			stream_send(&e->m);
-	if (st.state == STREAM_UP)
-		stream_hello(ask);
+	st.stats.ups += told;
+	for (e = outbox_first(); e != NULL && st.state == STREAM_UP;
+	    e = e->next)
+		stream_send(&e->m);
+	if (st.state == STREAM_UP && st.stopping)
+		stream_bye();
+	else if (st.state == STREAM_UP)
+		stream_hello(ask || st.asking);
 	stream_read_next();
-	/* Clients here were told the link was down (or it never was up). */
-	if (st.state == STREAM_UP)
+	if (st.state == STREAM_UP && told)
 		fan_all_line(NULL, "*** cluster link restored");
 }
 
@@ -387,7 +293,7 @@ static void
 stream_link_up(void)
 {
 	st.state = STREAM_SYNCING;
-	sync_start(&st.pos, stream_synced);
+	sync_start(reader_pos(), stream_synced);
 }
 
 /*
@@ -397,21 +303,21 @@ stream_link_up(void)
 static void
 stream_link_down(const char *why)
 {
-	enum stream_state was = st.state;
-	char text[256];
+	bool was_up = st.state == STREAM_UP || st.resuming;
 
 	st.state = STREAM_DOWN;
+	st.resuming = false;
 	if (st.stopping) {
 		link_close();		/* no reconnecting to say bye late */
 		return;
 	}
-	if (was == STREAM_UP) {
-		(void)snprintf(text, sizeof(text), "%s", why);
-		stream_clean(text);
-		fan_all_line(NULL, "*** cluster link lost: %s", text);
-	}
-	outbox_apply();
+	if (was_up)		/* why holds no control character (link.c) */
+		fan_all_line(NULL, "*** cluster link lost: %s", why);
+	stream_apply_kept();
 }
+
+static const struct link_hooks stream_hooks = { stream_link_up,
+    stream_link_down };
 
 /*
  * Join the cluster of cfg as name, incarnation inc: the link starts
@@ -421,17 +327,14 @@ int
 stream_start(const struct config *cfg, const char *name,
     const char *password, uint64_t inc)
 {
-	static const struct link_hooks hooks = { stream_link_up,
-	    stream_link_down };
-
 	(void)snprintf(st.key, sizeof(st.key), "%s", cfg->cluster_key);
 	sync_init(cfg->cluster_key);
+	reader_init(cfg->cluster_key, stream_entry, stream_read_done);
 	(void)snprintf(st.name, sizeof(st.name), "%s", name);
 	st.inc = inc;
 	st.timeout_s = cfg->cluster_timeout;
-	st.out_end = &st.out;
 	(void)roster_init(name, inc);
-	link_init(&hooks);
+	link_init(&stream_hooks);
 	st.state = STREAM_DOWN;
 	return link_open(cfg->cluster, password,
 	    stream_link_ms(cfg->cluster_timeout));
@@ -452,40 +355,39 @@ stream_set(const struct config *cfg, const char *password)
 void
 stream_stop(void)
 {
-	struct clmsg m;
-
 	if (st.state == STREAM_OFF || st.stopping)
 		return;
-	if (st.state == STREAM_UP) {
-		memset(&m, 0, sizeof(m));
-		stream_direct(&m, CL_BYE);
-		st.bye_due = os_now_ms() + stream_link_ms(st.timeout_s);
-	}
-	if (st.state != STREAM_UP)
-		link_close();		/* nobody to say bye to: stop trying */
 	st.stopping = true;
+	st.bye_due = os_now_ms() + stream_link_ms(st.timeout_s);
+	if (st.state == STREAM_UP)
+		stream_bye();
+	else if (!st.resuming)
+		link_close();		/* nobody to say bye to: stop trying */
+	/* else an upgrade's new link says it once synced (or drops) */
 }
 
 /* Is the bye still on its way (the loop waits for it, not past due)? */
 bool
 stream_busy(int64_t now)
 {
-	return st.stopping && st.state == STREAM_UP && !st.bye_sent &&
-	    now < st.bye_due;
+	return st.stopping && (st.state == STREAM_UP || st.resuming) &&
+	    !st.bye_sent && now < st.bye_due;
 }
 
 /* The end: the link closed, what was kept dropped (and said so). */
 void
 stream_close(void)
 {
+	unsigned n;
+
 	if (st.state == STREAM_OFF)
 		return;
 	link_close();
-	if (st.nout > 0)
+	if ((n = outbox_count()) > 0)
 		log_notice("cluster: %u entr%s said while Redis was away never "
-		    "reached the other servers", st.nout,
-		    st.nout == 1 ? "y" : "ies");
+		    "reached the other servers", n, n == 1 ? "y" : "ies");
 	outbox_trim(UINT64_MAX);
+	roster_clear();
 	st.state = STREAM_OFF;
 }
 
@@ -521,7 +423,7 @@ stream_deadline(void)
 	TAILQ_FOREACH(p, roster_peers(), entry) {
 		silent = stream_silent_at(p);
 		if (silent != OS_NO_DEADLINE && (silent > now ||
-		    st.read_ms >= silent))
+		    reader_answered_ms() >= silent))
 			d = os_nearer(d, silent);
 	}
 	return d;
@@ -547,7 +449,7 @@ stream_tick(int64_t now)
 		silent = stream_silent_at(p);
 		/* Silent, though we read after it should have spoken. */
 		if (silent == OS_NO_DEADLINE || now < silent ||
-		    st.read_ms < silent || st.state != STREAM_UP)
+		    reader_answered_ms() < silent || st.state != STREAM_UP)
 			continue;
 		log_info("cluster: no heartbeat from %s for %u s: declaring "
 		    "it gone", p->name, st.timeout_s);
@@ -577,7 +479,7 @@ stream_state(void)
 const char *
 stream_position(char *buf, size_t size)
 {
-	if (redis_id_format(&st.pos, buf, size) == -1)
+	if (redis_id_format(reader_pos(), buf, size) == -1)
 		(void)snprintf(buf, size, "?");
 	return buf;
 }
@@ -587,5 +489,109 @@ void
 stream_stats(struct stream_stats *s)
 {
 	*s = st.stats;
-	s->queued = st.nout;
+	reader_counts(&s->read, &s->skipped);
+	s->queued = outbox_count();
+}
+
+/*
+ * A live upgrade: the stream's record (the state as clients know it: a
+ * link being made again after an upgrade is still up to them), then
+ * those of the modules below.
+ */
+int
+stream_save(struct snap *s)
+{
+	snap_begin(s, SNAP_CL_STREAM);
+	snap_str(s, st.key);
+	snap_str(s, st.name);
+	snap_u64(s, st.inc);
+	snap_u64(s, st.seq);
+	snap_u32(s, (uint32_t)(st.resuming ? STREAM_UP : st.state));
+	snap_u32(s, st.asking);
+	snap_u64(s, st.stats.written);
+	snap_u64(s, st.stats.ups);
+	snap_end(s);
+	if (s->failed || reader_save(s) == -1 || link_save(s) == -1 ||
+	    sync_save(s) == -1 || outbox_save(s) == -1 || roster_save(s) == -1)
+		return -1;
+	return 0;
+}
+
+/* SNAP_CL_STREAM: the same server again, its link to be made anew. */
+static int
+stream_restore_own(struct msg *m)
+{
+	uint32_t state, asking;
+
+	if (msg_str(m, st.key, sizeof(st.key)) == -1 ||
+	    msg_str(m, st.name, sizeof(st.name)) == -1 ||
+	    msg_u64(m, &st.inc) == -1 || msg_u64(m, &st.seq) == -1 ||
+	    msg_u32(m, &state) == -1 || msg_u32(m, &asking) == -1 ||
+	    msg_u64(m, &st.stats.written) == -1 ||
+	    msg_u64(m, &st.stats.ups) == -1 || msg_end(m) == -1 ||
+	    (state != STREAM_DOWN && state != STREAM_SYNCING &&
+	    state != STREAM_UP))
+		return -1;
+	st.asking = asking != 0;
+	st.resuming = state == STREAM_UP;
+	/* Down, lines are shown here at once; else kept until synced. */
+	st.state = state == STREAM_DOWN ? STREAM_DOWN : STREAM_SYNCING;
+	sync_init(st.key);
+	reader_init(st.key, stream_entry, stream_read_done);
+	(void)roster_init(st.name, st.inc);
+	return 0;
+}
+
+static unsigned restored;		/* bit t - SNAP_CL_STREAM: read */
+#define ONCE(t)		(1U << ((t) - SNAP_CL_STREAM))
+#define NEEDED		(ONCE(SNAP_CL_STREAM) | ONCE(SNAP_CL_READ) | \
+			 ONCE(SNAP_CL_LINK) | ONCE(SNAP_CL_SYNC) | \
+			 ONCE(SNAP_CL_PEER))
+
+/* A record of stream_save()'s, to its module; -1 if bad or out of place. */
+int
+stream_restore(uint32_t type, struct msg *m)
+{
+	if (type < SNAP_CL_STREAM || type > SNAP_CL_MEMBER ||
+	    (type != SNAP_CL_STREAM && st.state == STREAM_OFF) ||
+	    (type <= SNAP_CL_SYNC && (restored & ONCE(type))))
+		return -1;
+	restored |= ONCE(type);
+	switch (type) {
+	case SNAP_CL_STREAM:
+		return stream_restore_own(m);
+	case SNAP_CL_READ:
+		return reader_restore(m);
+	case SNAP_CL_LINK:
+		return link_restore(m);
+	case SNAP_CL_SYNC:
+		return sync_restore(m);
+	case SNAP_CL_OUT:
+		return outbox_restore(m);
+	default:
+		return roster_restore(type, m);
+	}
+}
+
+/* Did a snapshot give the stream whole? */
+bool
+stream_restored(void)
+{
+	return (restored & NEEDED) == NEEDED;
+}
+
+/* After a live upgrade: the link anew; -1 (EINVAL): we chat alone. */
+int
+stream_resume(const struct config *cfg)
+{
+	int saved;
+
+	st.timeout_s = cfg->cluster_timeout;
+	link_init(&stream_hooks);
+	if (link_reopen(cfg->cluster, stream_link_ms(st.timeout_s)) == 0)
+		return 0;
+	saved = errno;
+	stream_link_down(strerror(saved));	/* and for good */
+	errno = saved;
+	return -1;
 }

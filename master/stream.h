@@ -12,6 +12,8 @@
 
 #include "clmsg.h"
 #include "config.h"
+#include "msg.h"
+#include "snap.h"
 #include "state.h"
 
 enum stream_state {
@@ -43,5 +45,9 @@ void	 stream_end_turn(void);
 enum stream_state stream_state(void);
 const char *stream_position(char *, size_t);
 void	 stream_stats(struct stream_stats *);
+int	 stream_save(struct snap *);
+int	 stream_restore(uint32_t, struct msg *);
+bool	 stream_restored(void);
+int	 stream_resume(const struct config *);
 
 #endif

@@ -16,9 +16,12 @@
  *     from ours, and ask;
  *   - else read on from ours.
  * The caller's hook hears the verdict; a failed command drops the link
- * (link.c), and the handshake starts again at the next connect.
+ * (link.c), and the handshake starts again at the next connect.  A live
+ * upgrade carries the epoch (SNAP_CL_SYNC), so that the new binary's
+ * first handshake knows the stream it reads on; one cut short by the
+ * exec is made again from the start.
  *
- * Public: sync_init, sync_start.
+ * Public: sync_init, sync_start, sync_save, sync_restore.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +32,7 @@
 #include "link.h"
 #include "log.h"
 #include "os.h"
+#include "state.h"
 #include "sync.h"
 
 #define TOKEN_MAX	40		/* an epoch token, as read */
@@ -174,4 +178,32 @@ sync_start(struct redis_id *pos, sync_done *done)
 	sync_ask(sync_end_reply, 0, "XRANGE", sy.key, "-", "+", "COUNT", "1");
 	sync_ask(sync_end_reply, 1, "XREVRANGE", sy.key, "+", "-", "COUNT",
 	    "1");
+}
+
+/* A live upgrade: the epoch last read, if any. */
+int
+sync_save(struct snap *s)
+{
+	snap_begin(s, SNAP_CL_SYNC);
+	snap_u32(s, sy.synced);
+	snap_bytes(s, sy.epoch, strlen(sy.epoch));	/* any bytes Redis had */
+	snap_end(s);
+	return s->failed ? -1 : 0;
+}
+
+/* SNAP_CL_SYNC: -1 if it does not read. */
+int
+sync_restore(struct msg *m)
+{
+	uint32_t synced;
+	const char *p;
+	size_t len;
+
+	if (msg_u32(m, &synced) == -1 || msg_rest(m, &p, &len) == -1 ||
+	    len >= sizeof(sy.epoch) || memchr(p, '\0', len) != NULL)
+		return -1;
+	memcpy(sy.epoch, p, len);
+	sy.epoch[len] = '\0';
+	sy.synced = synced != 0;
+	return 0;
 }

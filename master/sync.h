@@ -8,12 +8,16 @@
 
 #include <stdbool.h>
 
+#include "msg.h"
 #include "redis.h"
+#include "snap.h"
 
 /* The handshake is over: read from where sync_start's pos now says. */
 typedef void sync_done(bool);
 
 void	 sync_init(const char *);
 void	 sync_start(struct redis_id *, sync_done *);
+int	 sync_save(struct snap *);
+int	 sync_restore(struct msg *);
 
 #endif

@@ -10,8 +10,10 @@
  * over: it execs the old binary again (held open by the old master,
  * FORKCHAT_PREVIOUS names its descriptor and version), with
  * FORKCHAT_ROLLBACK saying why, and that one reads the same snapshot
- * back.  Until the end nothing is closed, so a rollback finds every
- * descriptor as it was.
+ * back.  Until the end nothing is closed, and nothing is said to
+ * anyone (a cluster's link to Redis is made again only once this binary
+ * has taken over for good), so a rollback finds every descriptor, and
+ * every peer, as it was.
  *
  * Public: takeover_pending, takeover_run, takeover_rollback.
  */
@@ -26,6 +28,7 @@
 
 #include "accept.h"
 #include "child.h"
+#include "cluster.h"
 #include "conf.h"
 #include "exits.h"
 #include "forker.h"
@@ -125,6 +128,15 @@ takeover_record(uint32_t type, struct msg *m)
 		return child_restore(type, m);
 	case SNAP_GUESS:
 		return oper_restore(m);
+	case SNAP_CLUSTER:
+	case SNAP_CL_STREAM:
+	case SNAP_CL_READ:
+	case SNAP_CL_LINK:
+	case SNAP_CL_SYNC:
+	case SNAP_CL_OUT:
+	case SNAP_CL_PEER:
+	case SNAP_CL_MEMBER:
+		return cluster_restore(type, m);
 	default:
 		return -1;
 	}
@@ -189,6 +201,11 @@ takeover_restore(char *why, size_t size)
 		(void)snprintf(why, size, "the snapshot is cut short");
 		return why;
 	}
+	if (!cluster_restored()) {
+		(void)snprintf(why, size, "the snapshot's cluster state is "
+		    "incomplete");
+		return why;
+	}
 	return NULL;
 }
 
@@ -247,6 +264,7 @@ takeover_run(char **argv)
 	if (to.old_exe != -1)
 		(void)close(to.old_exe);
 	to.fd = to.old_exe = -1;
+	cluster_resume();		/* no handing back from here on */
 	return (int)children.nclients;
 }
 

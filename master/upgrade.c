@@ -8,7 +8,9 @@
  * binary must find the configuration good and say that it can take
  * over (an "upgrade: version V ..." line).  Then the master waits until
  * nothing is in flight (no spare starting, no request for the forker
- * unsent), delivers the broadcasts it holds, writes its whole state to
+ * unsent; a cluster's link to Redis need not be quiet: it is made
+ * again after the exec, and what was on its way is sent again, see
+ * cluster.c), delivers the broadcasts it holds, writes its whole state to
  * a memfd as a snapshot (common/snap.h; each module writes its own
  * records), lets the descriptors it names cross the exec, blocks every
  * signal, and execve()s the new binary: same pid, so the children, the
@@ -45,6 +47,7 @@
 #include "accept.h"
 #include "chat.h"
 #include "child.h"
+#include "cluster.h"
 #include "conf.h"
 #include "ev.h"
 #include "exits.h"
@@ -366,7 +369,8 @@ upgrade_save(struct snap *s)
 	snap_end(s);
 	if (server_save(s) == -1 || conf_save(s) == -1 ||
 	    accept_save(s) == -1 || forker_save(s) == -1 ||
-	    child_save(s) == -1 || oper_save(s) == -1 || s->failed)
+	    child_save(s) == -1 || oper_save(s) == -1 ||
+	    cluster_save(s) == -1 || s->failed)
 		return -1;
 	return 0;
 }

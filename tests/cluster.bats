@@ -11,6 +11,7 @@
 
 load lib
 load redis
+load cluster
 
 setup() {
 	redis_need
@@ -19,42 +20,6 @@ setup() {
 teardown() {
 	fc_cleanup_all
 	redis_stop
-}
-
-# Start cluster server NAME on $CL_REDIS (default our Redis' URL).
-cl_start() {
-	local name=$1; shift
-	fc_start_named "$name" -o cluster="${CL_REDIS:-$REDIS_URL}" \
-	    -o server_name="$name" -o cluster_timeout="${CL_TIMEOUT:-1}" \
-	    -o admin=everyone -o log_level=debug "$@"
-}
-
-# Server NAME has read where the stream stands: the link is in use.
-cl_synced() {
-	grep -qE 'cluster: (reading|.*asking every server)' "${FC_LOGS[$1]}"
-}
-
-# Redis, then servers NAME... each synced (bounded).
-cl_servers() {
-	local name
-	redis_start
-	for name in "$@"; do
-		cl_start "$name"
-	done
-	for name in "$@"; do
-		wait_until 5 cl_synced "$name"
-	done
-}
-
-# Client CLIENT of server NAME; every client in WAITERS sees it join.
-cl_join() {
-	local client=$1 srv=$2 who w
-	shift 2
-	fc_connect_to "$client" "$srv"
-	who=guest${client#"$srv"}@$srv
-	for w in "$@"; do
-		fc_expect "$w" "^\*\*\* $who joined\$"
-	done
 }
 
 # Lines "<NICK> TEXT" NAME reads until it has N of them: into SEEN (the
@@ -72,19 +37,6 @@ cl_collect() {
 		echo "cl_collect $name: $got lines of $n; last: $FC_LINE" >&2
 		return 1
 	}
-}
-
-# "/who" from client NAME: its lines, the end line last, in WHO.
-cl_who() {
-	local n=0
-	WHO=()
-	fc_send "$1" /who
-	while ((n++ < 100)) && fc_read "$1"; do
-		WHO+=("$FC_LINE")
-		[[ $FC_LINE == "*** end of /who"* ]] && return 0
-	done
-	echo "cl_who $1: no end of /who" >&2
-	return 1
 }
 
 # The lines of SEEN without those of sender PREFIX.

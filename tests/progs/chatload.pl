@@ -1,33 +1,38 @@
 #!/usr/bin/perl
-# chatload.pl PORT CLIENTS SENDERS LINES MS [PID SIGNAL AT_MS]...:
-# CLIENTS connect; the first SENDERS of them send LINES numbered lines
-# each, one every MS ms, all at once; at AT_MS after the first line the
-# signal SIGNAL goes to PID (so a live upgrade can happen mid-stream).
-# (The telnet question the server may ask before the greeting is let
-# be.)  Every client reads until it has every other sender's lines.  Then:
-# was every line delivered to everyone but its sender exactly once, in
-# one order for all, and did anyone lose the connection?  Prints
-# "clients N lines N lost N dup N order ok|bad closed N max_ms N p99_ms N"
-# and exits 0 if nothing is lost, doubled, out of order or closed.
+# chatload.pl PORT[,PORT...] CLIENTS SENDERS LINES MS [PID SIGNAL AT_MS]...:
+# CLIENTS connect, client i to the (i mod n)th PORT (the servers of a
+# cluster, or one server); the first SENDERS of them send LINES numbered
+# lines each, one every MS ms, all at once; at AT_MS after the first
+# line the signal SIGNAL goes to PID (so a live upgrade can happen
+# mid-stream).  (The telnet question the server may ask before the
+# greeting is let be.)  Every client reads until it has every other
+# sender's lines.  Then: was every line delivered to everyone but its
+# sender exactly once, in one order for all, did anyone lose the
+# connection, and was anyone told anything else than that a client
+# joined, and that once (a notice)?  Prints "clients N lines N lost N
+# dup N order ok|bad closed N max_ms N p99_ms N notices N" and exits 0
+# if nothing is lost, doubled, out of order, closed or noticed.
 use strict;
 use warnings;
 use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(time);
 
-my ($port, $nclients, $senders, $lines, $ms, @signals) = @ARGV;
-my (@sock, @buf, @got, %sent_at, @lat);
-my $sel = IO::Select->new;
+my ($ports, $nclients, $senders, $lines, $ms, @signals) = @ARGV;
+my @ports = split /,/, $ports;
+my (@sock, @buf, @got, @joins, %sent_at, @lat);
+my ($sel, $notices) = (IO::Select->new, 0);
 
 for my $i (0 .. $nclients - 1) {
 	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-	    PeerPort => $port) or die "connect: $!\n";
+	    PeerPort => $ports[$i % @ports]) or die "connect: $!\n";
 	my $greeting = <$s>;
 	die "no greeting\n" unless $greeting && $greeting =~ /\*\*\* welcome/;
 	$s->blocking(0);
 	$sock[$i] = $s;
 	$buf[$i] = '';
 	$got[$i] = [];
+	$joins[$i] = {};
 	$sel->add($s);
 }
 my %index = map { fileno($sock[$_]) => $_ } 0 .. $nclients - 1;
@@ -49,7 +54,17 @@ sub pump {
 		}
 		$buf[$i] .= $chunk;
 		while ($buf[$i] =~ s/^([^\n]*)\n//) {
-			next unless $1 =~ /^<\S+> (\d+\.\d+)\r?$/;
+			my $line = $1;
+			if ($line =~ /^\*\*\* (\S+) joined\r?$/) {
+				$notices++ if $joins[$i]{$1}++;
+				next;
+			}
+			if ($line =~ /^\*\*\* /) {
+				print STDERR "client $i told: $line\n"
+				    if $notices++ < 10;
+				next;
+			}
+			next unless $line =~ /^<\S+> (\d+\.\d+)\r?$/;
 			push @{$got[$i]}, $1;
 			push @lat, (time - $sent_at{$1}) * 1000 if $sent_at{$1};
 		}
@@ -96,7 +111,7 @@ for my $i (0 .. $nclients - 1) {
 	$order = 'bad' if join(' ', @exp) ne join(' ', grep { !/^$i\./ } @{$got[$i]});
 }
 my @s = sort { $a <=> $b } @lat;
-printf "clients %d lines %d lost %d dup %d order %s closed %d max_ms %.0f p99_ms %.0f\n",
+printf "clients %d lines %d lost %d dup %d order %s closed %d max_ms %.0f p99_ms %.0f notices %d\n",
     $nclients, $sentn, $lost, $dup, $order, $closed, @s ? $s[-1] : -1,
-    @s ? $s[int(0.99 * $#s)] : -1;
-exit($lost || $dup || $order ne 'ok' || $closed ? 1 : 0);
+    @s ? $s[int(0.99 * $#s)] : -1, $notices;
+exit($lost || $dup || $order ne 'ok' || $closed || $notices ? 1 : 0);

@@ -5,12 +5,15 @@
  * Members found by server and id, and by nick in any case (one member
  * left out, as a claim needs); renames move a member between nick
  * chains; the forms a TARGET takes (#N, #N@SERVER, NICK, guestN@SERVER);
- * how everyone is shown a nick; the counts /stats shows.
+ * how everyone is shown a nick; the counts /stats shows; the whole
+ * roster written into a live upgrade's snapshot and read back the same,
+ * and records out of place refused.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "roster.h"
+#include "state.h"
 #include "unit.h"
 
 /* A client with this id and nick. */
@@ -109,11 +112,118 @@ test_display(void)
 	    "the longest fits");
 }
 
+/*
+ * Read the records of s into the roster, from the skip-th on, until one
+ * does not read (as a takeover stops there): how many did; -1 if all.
+ */
+static int
+restore_all(const struct snap *s, int skip)
+{
+	struct snap_reader r;
+	struct msg m;
+	uint32_t ver, type;
+	int n = 0;
+
+	(void)snap_open(&r, buf_head(&s->b), s->b.len, &ver);
+	while (snap_next(&r, &type, &m) == 1) {
+		if (skip-- > 0)
+			continue;
+		if (roster_restore(type, &m) == -1)
+			return n;
+		n++;
+	}
+	return -1;
+}
+
+/* The roster as it is, one line a peer: "name inc seq flags: members". */
+static void
+describe(char *out, size_t size)
+{
+	const struct member *m;
+	const struct peer *p;
+	size_t n = 0;
+
+	out[0] = '\0';
+	TAILQ_FOREACH(p, roster_peers(), entry) {
+		n += (size_t)snprintf(out + n, size - n, "%s %llu %llu %d%d%d "
+		    "%lld:", p->name, (unsigned long long)p->inc,
+		    (unsigned long long)p->seq, p->alive, p->gone_sent,
+		    p->collecting, (long long)p->heard_ms);
+		TAILQ_FOREACH(m, &p->members, entry)
+			n += (size_t)snprintf(out + n, size - n, " #%u %s %s "
+			    "%lld %u %u %lld %d", m->c.id, m->c.nick, m->c.peer,
+			    (long long)m->c.since, m->c.timeout, m->c.pid,
+			    (long long)m->active_ms, m->seen);
+		n += (size_t)snprintf(out + n, size - n, "\n");
+	}
+}
+
+/* The whole roster through a snapshot, and what is refused. */
+static void
+test_snapshot(void)
+{
+	char before[2048], after[2048];
+	struct peer *beta = roster_peer("beta"), *gamma;
+	struct member *m;
+	struct snap s;
+
+	beta->seq = 99;
+	beta->heard_ms = 123456;
+	beta->gone_sent = true;
+	gamma = roster_peer_add("gamma", 30);
+	gamma->alive = false;
+	m = roster_find(roster_self(), 7);
+	m->active_ms = 4242;
+	m->seen = true;
+	describe(before, sizeof(before));
+	snap_init(&s, 1);
+	CHECK(roster_save(&s) == 0, "written");
+	roster_clear();
+	CHECK(roster_self() == NULL && TAILQ_EMPTY(roster_peers()) &&
+	    roster_nick("ann", NULL) == NULL, "cleared");
+	(void)roster_init("alpha", 10);
+	CHECK(restore_all(&s, 0) == -1, "every record read back");
+	describe(after, sizeof(after));
+	CHECK(strcmp(before, after) == 0, "the same roster, in the same "
+	    "order:\n%s", after);
+	CHECK(roster_nick("ANN", NULL) == roster_find(roster_self(), 1) &&
+	    roster_target("guest1@beta") == roster_find(roster_peer("beta"), 1),
+	    "found by nick and by id again");
+	CHECK(restore_all(&s, 0) == 0, "read twice: this server's record "
+	    "again is refused");
+	CHECK(restore_all(&s, 3) == 0, "and another server's again");
+	roster_clear();
+	(void)roster_init("alpha", 10);
+	CHECK(restore_all(&s, 1) == 0, "a client before any server is "
+	    "refused");
+	roster_clear();
+	(void)roster_init("other", 10);
+	CHECK(restore_all(&s, 0) == 0, "another server's roster is refused");
+	roster_clear();
+	(void)roster_init("alpha", 11);
+	CHECK(restore_all(&s, 0) == 0, "so is one of another incarnation");
+	roster_clear();
+	snap_free(&s);
+	/* this server and one client: then the client twice */
+	(void)roster_init("alpha", 10);
+	(void)roster_add(roster_self(), &(struct clmsg_client){ .id = 3,
+	    .nick = "guest3", .peer = "1.2.3.4:5" });
+	snap_init(&s, 1);
+	(void)roster_save(&s);
+	roster_clear();
+	(void)roster_init("alpha", 10);
+	CHECK(restore_all(&s, 0) == -1 && restore_all(&s, 1) == 0,
+	    "the same client twice is refused");
+	roster_clear();
+	snap_free(&s);
+}
+
 int
 main(void)
 {
 	test_members();
 	test_targets();
 	test_display();
+	test_snapshot();
 	return unit_done();
 }
