@@ -13,12 +13,13 @@
  *
  * Public: conf, conf_sources, conf_path, conf_build, conf_password_for,
  * conf_password_set, conf_password_ok, conf_cluster_password, conf_save,
- * conf_restore.
+ * conf_restore, conf_restore_config.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "conf.h"
 #include "log.h"
 #include "os.h"
@@ -225,11 +226,47 @@ conf_password_ok(const char *guess, size_t glen)
 int
 conf_save(struct snap *s)
 {
+	struct buf text;
+
 	snap_begin(s, SNAP_PASSWORD);
 	snap_str(s, password);
 	snap_u32(s, password_random);
 	snap_end(s);
+	buf_init(&text, 0);
+	if (config_dump(&conf, &text) == -1) {
+		buf_free(&text);
+		return -1;
+	}
+	snap_begin(s, SNAP_CONFIG);
+	snap_bytes(s, buf_head(&text), text.len);
+	snap_end(s);
+	buf_free(&text);
 	return s->failed ? -1 : 0;
+}
+
+/*
+ * SNAP_CONFIG: the configuration the old master ran with, as
+ * config_dump() wrote it: into cfg if cfg is not NULL (the file could
+ * not be read: takeover_config), else only checked.
+ */
+int
+conf_restore_config(struct msg *m, struct config *cfg, char *err,
+    size_t errlen)
+{
+	const char *text;
+	size_t len;
+
+	if (msg_rest(m, &text, &len) == -1 || msg_end(m) == -1) {
+		(void)snprintf(err, errlen, "the running configuration is "
+		    "malformed");
+		return -1;
+	}
+	if (cfg == NULL)
+		return 0;
+	config_free(cfg);		/* what the failed build left */
+	config_defaults(cfg);
+	return config_parse(cfg, text, len, "the running configuration", err,
+	    errlen);
 }
 
 /* SNAP_PASSWORD: the password in force before; -1 if malformed. */

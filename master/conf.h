@@ -28,5 +28,6 @@ struct snap;
 struct msg;
 int	 conf_save(struct snap *);
 int	 conf_restore(struct msg *);
+int	 conf_restore_config(struct msg *, struct config *, char *, size_t);
 
 #endif

@@ -189,14 +189,17 @@ setup_retire_old(void)
 
 /* A live upgrade (or its rollback): the old master's state, taken over. */
 static void
-setup_takeover(char **argv)
+setup_takeover(void)
 {
 	char err[CONFIG_ERR_MAX];
 	int kept;
 
 	log_notice("forkchatd %s taking over, pid %ld", FORKCHAT_VERSION,
 	    (long)getpid());
-	kept = takeover_run(argv);
+	kept = takeover_run();
+	if (takeover_config_error()[0] != '\0')
+		log_error("upgrade: %s; the configuration in force is kept",
+		    takeover_config_error());
 	if (limits_check(&conf, err, sizeof(err)) == -1)
 		log_warning("%s", err);
 	if (takeover_rolled_back()[0] != '\0')
@@ -217,7 +220,7 @@ setup(char **argv)
 {
 	setup_common();
 	if (takeover_pending())
-		setup_takeover(argv);
+		setup_takeover();
 	else
 		setup_fresh();
 	upgrade_init(argv, takeover_path());
@@ -430,6 +433,7 @@ master_loop(void)
 int
 main(int argc, char **argv)
 {
+	takeover_begin(argv);
 	options_parse(argc, argv);
 	setup(argv);
 	if (takeover_held_stop() != 0)

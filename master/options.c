@@ -125,7 +125,7 @@ void
 options_parse(int argc, char **argv)
 {
 	static char *listens[CONFIG_MAX_LISTEN], *ov[MAX_OVERRIDES];
-	char err[CONFIG_ERR_MAX];
+	char err[CONFIG_ERR_MAX], why[CONFIG_ERR_MAX + 128];
 	const char *path = NULL;
 	int ch, test = 0, nl = 0, no = 0;
 
@@ -166,9 +166,11 @@ options_parse(int argc, char **argv)
 		usage_fail("unexpected argument '%s'", argv[optind]);
 	conf_sources(path, ov, no, listens, nl);
 	if (conf_build(&conf, err, sizeof(err)) == -1) {
-		if (takeover_pending())
-			takeover_rollback(err);	/* the old binary runs on */
-		config_fail("", err);
+		if (!takeover_pending())
+			config_fail("", err);
+		/* An upgrade: the configuration in force, as a reload keeps it. */
+		if (takeover_config(&conf, err, why, sizeof(why)) == -1)
+			takeover_rollback(why);	/* the old binary runs on */
 	}
 	if (test)
 		check_only(no);

@@ -86,7 +86,8 @@ enum snap_rec {
 	SNAP_CL_SYNC,		/* sync.c: the stream's epoch */
 	SNAP_CL_OUT,		/* outbox.c: an entry not read back yet */
 	SNAP_CL_PEER,		/* roster.c: a server of the cluster */
-	SNAP_CL_MEMBER		/* roster.c: a client of the peer before */
+	SNAP_CL_MEMBER,		/* roster.c: a client of the peer before */
+	SNAP_CONFIG		/* conf.c: the configuration in force */
 };
 
 struct snap;

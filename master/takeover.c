@@ -15,7 +15,8 @@
  * has taken over for good), so a rollback finds every descriptor, and
  * every peer, as it was.
  *
- * Public: takeover_pending, takeover_run, takeover_rollback.
+ * Public: takeover_begin, takeover_pending, takeover_config,
+ * takeover_config_error, takeover_run, takeover_rollback.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,16 +56,10 @@ static struct {
 	char	*text;			/* the snapshot, read */
 	size_t	 len;
 	char	 rollback[256];		/* why we are the rollback, or "" */
+	char	 conf_error[512];	/* why the file's configuration failed */
 	char	 path[4096];		/* the binary's path, as started */
 	char	**argv;
 } to = { .fd = -1, .old_exe = -1 };
-
-/* Do we start by taking a running master over? */
-bool
-takeover_pending(void)
-{
-	return getenv(SNAPSHOT_ENV) != NULL;
-}
 
 /* SNAP_UPGRADE: a stop held, and when the old master exec'd. */
 static int
@@ -98,6 +93,39 @@ takeover_previous(void)
 	(void)snprintf(to.path, sizeof(to.path), "%s", p + n + 1);
 }
 
+/*
+ * First thing at start: were we exec'd by an upgrade (or to roll one
+ * back)?  Then the environment names the snapshot and the binary to hand
+ * back to; take them now, so that whatever fails from here on, even the
+ * configuration, can hand the server back.
+ */
+void
+takeover_begin(char **argv)
+{
+	unsigned long long fd;
+	const char *rb = getenv(ROLLBACK_ENV);
+
+	if (getenv(SNAPSHOT_ENV) == NULL)
+		return;
+	to.argv = argv;
+	if (rb != NULL)
+		(void)snprintf(to.rollback, sizeof(to.rollback), "%s", rb);
+	if (num_whole(getenv(SNAPSHOT_ENV), &fd) == -1 || fd > INT32_MAX)
+		log_fatal(EX_SOFTWARE, "%s is not a descriptor", SNAPSHOT_ENV);
+	to.fd = (int)fd;
+	takeover_previous();
+	(void)os_unsetenv(SNAPSHOT_ENV);
+	(void)os_unsetenv(PREVIOUS_ENV);
+	(void)os_unsetenv(ROLLBACK_ENV);
+}
+
+/* Do we start by taking a running master over? */
+bool
+takeover_pending(void)
+{
+	return to.fd != -1;
+}
+
 /* The path the master was started from, as the old one said; or "". */
 const char *
 takeover_path(void)
@@ -116,6 +144,8 @@ takeover_record(uint32_t type, struct msg *m)
 		return server_restore(m);
 	case SNAP_PASSWORD:
 		return conf_restore(m);
+	case SNAP_CONFIG:
+		return conf_restore_config(m, NULL, NULL, 0);
 	case SNAP_LISTENER:
 	case SNAP_WAITING:
 		return accept_restore(type, m);
@@ -179,7 +209,7 @@ takeover_restore(char *why, size_t size)
 	uint32_t version, type;
 	int n;
 
-	if (takeover_read() == -1) {
+	if (to.text == NULL && takeover_read() == -1) {
 		(void)snprintf(why, size, "cannot read the snapshot: %s",
 		    strerror(errno));
 		return why;
@@ -234,27 +264,52 @@ takeover_check_workers(char *why, size_t size)
 }
 
 /*
+ * The configuration file does not build (why): it changed since the
+ * upgrade was checked.  As a failed reload keeps the configuration in
+ * force, take the old master's from the snapshot.  -1 with err if that
+ * fails too: the caller hands the server back.
+ */
+int
+takeover_config(struct config *cfg, const char *why, char *err, size_t size)
+{
+	struct snap_reader r;
+	struct msg m;
+	uint32_t version, type;
+
+	(void)snprintf(to.conf_error, sizeof(to.conf_error), "%s", why);
+	if (to.text == NULL && takeover_read() == -1) {
+		(void)snprintf(err, size, "%s; cannot read the snapshot: %s",
+		    why, strerror(errno));
+		return -1;
+	}
+	if (snap_open(&r, to.text, to.len, &version) == 0 &&
+	    version == SNAP_VERSION) {
+		while (snap_next(&r, &type, &m) == 1)
+			if (type == SNAP_CONFIG)
+				return conf_restore_config(&m, cfg, err, size);
+	}
+	(void)snprintf(err, size, "%s; the snapshot holds no configuration "
+	    "this binary reads", why);
+	return -1;
+}
+
+/* Why the file's configuration was not taken, or "" if it was. */
+const char *
+takeover_config_error(void)
+{
+	return to.conf_error;
+}
+
+/*
  * Take the running master over: every module's state from the snapshot.
  * Returns the clients kept; a failure hands everything back to the old
  * binary (takeover_rollback) and does not return.
  */
 int
-takeover_run(char **argv)
+takeover_run(void)
 {
-	unsigned long long fd;
-	const char *rb = getenv(ROLLBACK_ENV);
 	char why[256];
 
-	to.argv = argv;
-	if (rb != NULL)
-		(void)snprintf(to.rollback, sizeof(to.rollback), "%s", rb);
-	if (num_whole(getenv(SNAPSHOT_ENV), &fd) == -1 || fd > INT32_MAX)
-		log_fatal(EX_SOFTWARE, "%s is not a descriptor", SNAPSHOT_ENV);
-	to.fd = (int)fd;
-	takeover_previous();
-	(void)os_unsetenv(SNAPSHOT_ENV);
-	(void)os_unsetenv(PREVIOUS_ENV);
-	(void)os_unsetenv(ROLLBACK_ENV);
 	if (takeover_restore(why, sizeof(why)) != NULL ||
 	    takeover_check_workers(why, sizeof(why)) != NULL)
 		takeover_rollback(why);

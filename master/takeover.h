@@ -6,10 +6,16 @@
 #define FORKCHAT_TAKEOVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+struct config;
+
+void	 takeover_begin(char **);
 bool	 takeover_pending(void);
-int	 takeover_run(char **);
+int	 takeover_config(struct config *, const char *, char *, size_t);
+const char *takeover_config_error(void);
+int	 takeover_run(void);
 const char *takeover_old_version(void);
 const char *takeover_rolled_back(void);
 int	 takeover_held_stop(void);

@@ -288,6 +288,51 @@ still_serving() {
 	[ -z "$(fc_unexpected_warnings 'cannot take the running server over|upgrade failed: ')" ]
 }
 
+@test "a configuration broken after the check: the new binary keeps the one in force, as a reload would" {
+	local conf=$BATS_TEST_TMPDIR/f.conf gate=$BATS_TEST_TMPDIR/gate ino
+	# The new "binary" is a script running build/next: its check (-t)
+	# stops at a gate (a FIFO) once done, so the test can break the file
+	# between the check and the start that reads it again.
+	mkfifo "$gate"
+	cat >"$BATS_TEST_TMPDIR/next.sh" <<-EOF
+	#!/bin/sh
+	case " \$* " in
+	*" -t "*)
+		"$VARIANTS/next/forkchatd" "\$@"; st=\$?
+		: >"$gate.at"
+		read -r go <"$gate"
+		exit \$st ;;
+	esac
+	exec "$VARIANTS/next/forkchatd" "\$@"
+	EOF
+	echo 'admin = everyone' >"$conf"
+	fc_start -c "$conf"
+	ino=$(exe_inode "$FC_PID")
+	fc_connect a
+	fc_connect b
+	fc_joined a guest2
+	install_bin "$BATS_TEST_TMPDIR/next.sh"
+	kill -USR2 "$FC_PID"
+	wait_until 15 test -e "$gate.at"
+	echo 'no_such_key = 1' >>"$conf"
+	# shellcheck disable=SC2016 # the gate's path is sh's $1
+	timeout 5 sh -c 'echo go >"$1"' sh "$gate"
+	wait_until 15 upgrade_ended 1
+	fc_log_has ' error \[[0-9]+\] upgrade: .*f\.conf:2: unknown key .no_such_key.; the configuration in force is kept$'
+	fc_log_has 'upgrade complete: 2 clients kept'
+	[ "$(exe_inode "$FC_PID")" != "$ino" ]	# the new binary runs
+	fc_send b "still here"
+	fc_expect a '^<guest2> still here$'
+	# It runs with the configuration in force (anyone may /stats) ...
+	fc_send a "/stats"
+	fc_next a '^uptime [0-9hms]+$'
+	# ... and a reload reads the file again, and says what is wrong.
+	kill -HUP "$FC_PID"
+	wait_until 10 fc_log_has 'reload failed: .*no_such_key'
+	fc_stop_all
+	[ -z "$(fc_unexpected_warnings 'upgrade: .*no_such_key|reload failed: ')" ]
+}
+
 @test "two SIGUSR2 at once are one upgrade; SIGUSR2 during a shutdown is ignored" {
 	local w
 	fc_start
