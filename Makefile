@@ -123,7 +123,8 @@ bench: $(B)/forkchatd bench-tools
 # The directories install makes that were not there are listed in
 # MANIFEST, so that uninstall takes away those it left empty, and no
 # other.
-INSTALL_DIRS = $(SBINDIR) $(MANDIR)/man5 $(MANDIR)/man8 $(ETCDIR) $(UNITDIR)
+INSTALL_DIRS = $(SBINDIR) $(MANDIR)/man5 $(MANDIR)/man7 $(MANDIR)/man8 \
+	       $(ETCDIR) $(UNITDIR)
 MANIFEST = $(DESTDIR)$(ETCDIR)/.installed-dirs
 
 install: $(B)/forkchatd
@@ -138,6 +139,7 @@ install: $(B)/forkchatd
 	install -m 644 man/forkchatd.8 $(DESTDIR)$(MANDIR)/man8/forkchatd.8
 	install -m 644 man/forkchatd.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/forkchatd.conf.5
+	install -m 644 man/forkchat.7 $(DESTDIR)$(MANDIR)/man7/forkchat.7
 	install -m 644 scripts/forkchatd.conf \
 	    $(DESTDIR)$(ETCDIR)/forkchatd.conf.example
 	# An operator's own configuration is never overwritten.
@@ -154,6 +156,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/forkchatd \
 	    $(DESTDIR)$(MANDIR)/man8/forkchatd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/forkchatd.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man7/forkchat.7 \
 	    $(DESTDIR)$(ETCDIR)/forkchatd.conf.example \
 	    $(DESTDIR)$(UNITDIR)/forkchatd.service \
 	    $(DESTDIR)$(UNITDIR)/forkchatd.socket

@@ -512,9 +512,11 @@ files_in() { (cd "$1" && find . \( -type f -o -type l \) -printf '%p %m\n' | LC_
 ./usr/lib/systemd/system/forkchatd.socket 644
 ./usr/sbin/forkchatd 755
 ./usr/share/man/man5/forkchatd.conf.5 644
+./usr/share/man/man7/forkchat.7 644
 ./usr/share/man/man8/forkchatd.8 644" ]
 	cmp "$ROOT/scripts/forkchatd.conf" "$d/etc/forkchat/forkchatd.conf.example"
 	cmp "$ROOT/man/forkchatd.8" "$d/usr/share/man/man8/forkchatd.8"
+	cmp "$ROOT/man/forkchat.7" "$d/usr/share/man/man7/forkchat.7"
 	grep -qx 'ExecStart=/usr/sbin/forkchatd -c /etc/forkchat/forkchatd.conf' \
 	    "$d/usr/lib/systemd/system/forkchatd.service"
 	# Installing again leaves the operator's own configuration alone.
