@@ -106,7 +106,7 @@ check_raw_str(const char *what, struct msg *m)
 	m->p = nul + 1;
 }
 
-/* A str target, as relay_find() and admin.c take it. */
+/* A str target, as chat_find() and admin.c take it. */
 static void
 check_target(const char *what, const struct check_line *l, struct msg *m)
 {
