@@ -24,6 +24,10 @@ struct sender *snd;
 int ep;
 struct sockaddr_in sa;
 
+#define TELNET_IAC	255
+#define TELNET_WILL	251	/* WILL, WONT, DO, DONT: then an option */
+#define TELNET_DONT	254
+
 static int *pump_list, npump;	/* senders that may have room to send */
 
 static void sender_advance(int);
@@ -365,6 +369,28 @@ on_greeting(int i, uint64_t now)
 	}
 }
 
+/*
+ * Past what a telnet server may put before a line: commands (IAC and a
+ * byte; IAC DO, DONT, WILL or WONT and an option) and CRs.  forkchatd
+ * begins with IAC DO TIMING-MARK and a CR before its greeting, to find
+ * out whether its client speaks telnet.  We answer nothing, as nc
+ * would, and are served as a raw client.
+ */
+static const char *
+skip_telnet(const char *p, const char *end)
+{
+	while (p < end && (*p == '\r' || (unsigned char)*p == TELNET_IAC)) {
+		if (*p == '\r' || end - p < 2)
+			p++;
+		else if ((unsigned char)p[1] >= TELNET_WILL &&
+		    (unsigned char)p[1] <= TELNET_DONT)
+			p += end - p < 3 ? end - p : 3;
+		else
+			p += 2;
+	}
+	return p;
+}
+
 /* One line (without LF) from connection i. */
 void
 client_line(int i, const char *p, size_t n, uint64_t now)
@@ -373,6 +399,7 @@ client_line(int i, const char *p, size_t n, uint64_t now)
 
 	if (n > 0 && end[-1] == '\r')
 		end--;
+	p = skip_telnet(p, end);
 	if (end - p >= 4 && memcmp(p, "*** ", 4) == 0) {
 		if (conns[i].state == C_GREETING)
 			on_greeting(i, now);
