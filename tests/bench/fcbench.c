@@ -31,6 +31,12 @@
  *            and time until it and every descendant are gone (pidfds)
  *            and every client closed.
  *
+ * -p may list several ports, "-p 2001,2002,2003": client i connects to
+ * the (i mod count)-th, so clients and senders spread over the servers
+ * of a cluster, which deliver in one order all the same; -A adds the
+ * other servers' trees to the server CPU, -R names one more process
+ * (Redis) whose CPU is reported apart.
+ *
  * Every socket is closed with a reset (SO_LINGER 0), so that we leave
  * no TIME_WAIT behind to slow down later connects.  -D FILE writes the
  * latency distribution for a plot.
@@ -83,17 +89,22 @@ _Noreturn static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: fcbench -p PORT [-h HOST] [-n CLIENTS] [-L LABEL] [-T SECS]\n"
-	    "         [-s SENDERS] [-m MSGS] [-b BYTES] [-r RATE] [-w WINDOW]\n"
+	    "usage: fcbench -p PORT[,PORT...] [-h HOST] [-n CLIENTS]\n"
+	    "         [-L LABEL] [-T SECS] [-s SENDERS] [-m MSGS] [-b BYTES]\n"
+	    "         [-r RATE] [-w WINDOW] [-S PID [-A PID...] [-R PID]]\n"
 	    "       fcbench -c -p PORT -n CONNECTS [-P PARALLEL]\n"
 	    "       fcbench -i -p PORT -n CLIENTS -S PID [-W SETTLE_MS]\n"
 	    "         [-B [-s SENDERS] [-m MSGS] [-b BYTES] [-w WINDOW] | -N]\n"
-	    "       fcbench -x -p PORT -n CLIENTS [-m BROADCASTS] [-S PID [-K]]\n"
+	    "       fcbench -x -p PORT -n CLIENTS [-m BROADCASTS]\n"
+	    "         [-S PID [-K]]\n"
 	    "  -r 0: as fast as the window allows; -w 0: no window\n"
 	    "  -P: connects in flight (default 1 with -c, else 64)\n"
 	    "  -T: deadline of each phase (default 60 s)\n"
 	    "  -D FILE: latency percentiles to FILE (all but -i)\n"
-	    "  -N: no barrier, for a server that relays nothing\n");
+	    "  -N: no barrier, for a server that relays nothing\n"
+	    "  -p 1,2,3: client i connects to the (i mod 3)-th port\n"
+	    "  -A PID: (messages) one more server tree in server_cpu_pct\n"
+	    "  -R PID: (messages) that tree's CPU apart, other_cpu_pct\n");
 	exit(2);
 }
 
@@ -114,17 +125,33 @@ num(const char *s, long lo, long hi)
 	return v;
 }
 
+/* "-p PORT[,PORT...]": every port, into sa[] (the address comes later). */
+static void
+ports(char *list)
+{
+	char *save = NULL, *p;
+
+	for (p = strtok_r(list, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		if (nsa == PORTS_MAX)
+			die("-p: more than %d ports", PORTS_MAX);
+		sa[nsa].sin_family = AF_INET;
+		sa[nsa++].sin_port = htons((uint16_t)num(p, 1, 65535));
+	}
+	opt.port = nsa > 0 ? ntohs(sa[0].sin_port) : 0;
+}
+
 /* Options, limits, then the mode. */
 int
 main(int argc, char **argv)
 {
 	int o, rc;
 
-	while ((o = getopt(argc, argv, "h:p:n:s:m:b:r:w:cP:iS:xKBND:T:W:L:"))
-	    != -1) {
+	while ((o = getopt(argc, argv,
+	    "h:p:n:s:m:b:r:w:cP:iS:A:R:xKBND:T:W:L:")) != -1) {
 		switch (o) {
 		case 'h': opt.host = optarg; break;
-		case 'p': opt.port = (int)num(optarg, 1, 65535); break;
+		case 'p': ports(optarg); break;
 		case 'n': opt.n = (int)num(optarg, 1, 1000000); break;
 		case 's': opt.s = (int)num(optarg, 1, 100000); break;
 		case 'm': opt.m = (uint32_t)num(optarg, 1, 100000000); break;
@@ -135,6 +162,12 @@ main(int argc, char **argv)
 		case 'P': opt.P = (int)num(optarg, 1, 100000); break;
 		case 'i': opt.mode = M_IDLE; break;
 		case 'S': opt.spid = (pid_t)num(optarg, 1, 1 << 30); break;
+		case 'A':
+			if (opt.nalso == PORTS_MAX)
+				die("-A: more than %d", PORTS_MAX);
+			opt.also[opt.nalso++] = (pid_t)num(optarg, 1, 1 << 30);
+			break;
+		case 'R': opt.rpid = (pid_t)num(optarg, 1, 1 << 30); break;
 		case 'x': opt.mode = M_SCALE; break;
 		case 'K': opt.kill = true; break;
 		case 'B': opt.burst = true; break;
@@ -155,10 +188,9 @@ main(int argc, char **argv)
 		opt.P = opt.mode == M_CONNECT ? 1 : 64;
 	if (opt.mode == M_SCALE && opt.m == 1000)
 		opt.m = 1;		/* the -m default means one broadcast */
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)opt.port);
-	if (inet_pton(AF_INET, opt.host, &sa.sin_addr) != 1)
-		die("-h wants an IPv4 address, got '%s'", opt.host);
+	for (int i = 0; i < nsa; i++)
+		if (inet_pton(AF_INET, opt.host, &sa[i].sin_addr) != 1)
+			die("-h wants an IPv4 address, got '%s'", opt.host);
 	raise_nofile((rlim_t)opt.n + 64,
 	    (rlim_t)opt.n * (opt.kill ? 2 : 1) + 64);
 	signal(SIGPIPE, SIG_IGN);

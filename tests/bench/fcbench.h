@@ -36,6 +36,7 @@
 #define QUIET_GAP_NS	(100 * 1000000ULL)	/* 100 ms apart, */
 #define QUIET_KIB	1024		/* moving less than this: quiet */
 #define QUIET_MAX_NS	(5 * NS)	/* but wait no longer than this */
+#define PORTS_MAX	16		/* -p PORT,PORT,...; -A PID */
 
 enum cstate { C_IDLE, C_CONNECTING, C_GREETING, C_READY, C_CLOSED };
 enum mode { M_MSGS, M_CONNECT, M_IDLE, M_SCALE };
@@ -69,6 +70,9 @@ struct options {
 	double	 r;
 	enum mode mode;
 	pid_t	 spid;
+	pid_t	 also[PORTS_MAX];	/* -A: more server trees (messages) */
+	int	 nalso;
+	pid_t	 rpid;		/* -R: a tree whose CPU is told apart */
 	bool	 kill, burst;
 	bool	 nobarrier;	/* -N: the server relays nothing */
 	uint64_t deadline_ns, settle_ns;
@@ -99,7 +103,8 @@ struct stats {
 struct run {
 	double	 elapsed;	/* first send to last delivery, s */
 	double	 cpu;		/* our CPU time, s */
-	double	 srv_pct;	/* server tree CPU, % of one core; -1: no -S */
+	double	 srv_pct;	/* server trees' CPU, % of a core; -1: no -S */
+	double	 other_pct;	/* the -R tree's CPU, % of a core; -1: no -R */
 	double	 busy_pct;	/* whole machine busy, % of all CPUs */
 };
 
@@ -108,7 +113,8 @@ extern struct stats st;			/* fcstat.c */
 extern struct conn *conns;		/* fcclient.c: [opt.n] */
 extern struct sender *snd;		/* fcclient.c: [opt.s], or NULL */
 extern int ep;				/* fcclient.c: the epoll set */
-extern struct sockaddr_in sa;		/* fcclient.c: the server */
+extern struct sockaddr_in sa[PORTS_MAX];	/* fcclient.c: client i uses */
+extern int nsa;				/* sa[i % nsa] */
 extern int npidfds;			/* fcloop.c: processes watched */
 
 /* fcmode.c */

@@ -22,7 +22,8 @@
 struct conn *conns;
 struct sender *snd;
 int ep;
-struct sockaddr_in sa;
+struct sockaddr_in sa[PORTS_MAX];
+int nsa;
 
 #define TELNET_IAC	255
 #define TELNET_WILL	251	/* WILL, WONT, DO, DONT: then an option */
@@ -80,6 +81,7 @@ conn_start(int i)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
 	    .data.u64 = (uint64_t)i };
 	static const struct linger abort_on_close = { 1, 0 };
+	const struct sockaddr_in *addr = &sa[i % nsa];	/* spread over -p */
 	struct conn *c = &conns[i];
 	int on = 1;
 
@@ -100,8 +102,8 @@ conn_start(int i)
 	    sizeof(abort_on_close)) == -1)
 		die("setsockopt SO_LINGER: %s", strerror(errno));
 	c->t0 = mono_ns();
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 &&
-	    errno != EINPROGRESS) {
+	if (connect(c->fd, (const struct sockaddr *)addr, sizeof(*addr)) ==
+	    -1 && errno != EINPROGRESS) {
 		note_failure("connect: %s", strerror(errno));
 		(void)close(c->fd);
 		c->state = C_CLOSED;

@@ -103,14 +103,34 @@ setup_clients(const char *mode, bool partial_ok, double *setup_s)
 	return false;
 }
 
+/* CPU ticks used so far by the server trees (-S and every -A). */
+static uint64_t
+servers_ticks(void)
+{
+	uint64_t ticks = proc_tree_ticks(opt.spid);
+
+	for (int i = 0; i < opt.nalso; i++)
+		ticks += proc_tree_ticks(opt.also[i]);
+	return ticks;
+}
+
+/* CPU ticks since t0 (ns), as % of one core. */
+static double
+cpu_pct(uint64_t ticks, uint64_t t0)
+{
+	return 100.0 * (double)ticks / (double)sysconf(_SC_CLK_TCK) /
+	    ((double)(mono_ns() - t0) / 1e9);
+}
+
 /* Send and receive until every message is everywhere or time is up. */
 static void
 msgs_measure(struct run *m)
 {
-	uint64_t t0, t1, deadline, ticks0, ticks1, b0, b1, j0, j1;
+	uint64_t t0, t1, deadline, ticks0, ticks1, r0, r1, b0, b1, j0, j1;
 	double cpu0;
 
-	ticks0 = proc_tree_ticks(opt.spid);
+	ticks0 = servers_ticks();
+	r0 = proc_tree_ticks(opt.rpid);
 	proc_jiffies(&b0, &j0);
 	cpu0 = cpu_s();
 	t0 = mono_ns();
@@ -130,11 +150,11 @@ msgs_measure(struct run *m)
 	t1 = st.t_last_delivery > t0 ? st.t_last_delivery : mono_ns();
 	m->cpu = cpu_s() - cpu0;
 	proc_jiffies(&b1, &j1);
-	ticks1 = proc_tree_ticks(opt.spid);
+	ticks1 = servers_ticks();
+	r1 = proc_tree_ticks(opt.rpid);
 	m->elapsed = (double)(t1 - t0) / 1e9;
-	m->srv_pct = opt.spid <= 0 ? -1 : 100.0 *
-	    (double)(ticks1 - ticks0) / (double)sysconf(_SC_CLK_TCK) /
-	    ((double)(mono_ns() - t0) / 1e9);
+	m->srv_pct = opt.spid <= 0 ? -1 : cpu_pct(ticks1 - ticks0, t0);
+	m->other_pct = opt.rpid <= 0 ? -1 : cpu_pct(r1 - r0, t0);
 	m->busy_pct = j1 > j0 ? 100.0 * (double)(b1 - b0) /
 	    (double)(j1 - j0) : -1;
 }

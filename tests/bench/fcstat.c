@@ -206,6 +206,8 @@ out_msgs(const struct run *m)
 	    100 * cpu / elapsed);
 	if (srv_cpu_pct >= 0)
 		printf(" server_cpu_pct=%.1f", srv_cpu_pct);
+	if (m->other_pct >= 0)
+		printf(" other_cpu_pct=%.1f", m->other_pct);
 	if (m->busy_pct >= 0)
 		printf(" machine_busy_pct=%.1f", m->busy_pct);
 	printf(" notices=%" PRIu64 " errs=%" PRIu64 " other=%" PRIu64,
@@ -213,11 +215,15 @@ out_msgs(const struct run *m)
 	fprintf(stderr, "%s: %d clients, %d sender(s) x %u msgs of %u B: "
 	    "%.0f deliveries/s, latency p50 %.0f us p99 %.0f us max %.0f us "
 	    "(-1: none), lost %" PRIu64 " dup %" PRIu64 " ooo %" PRIu64
-	    "; our CPU %.0f%%, server tree CPU %.0f%%, machine %.0f%% busy\n",
+	    "; our CPU %.0f%%, server tree%s CPU %.0f%%, machine %.0f%% busy",
 	    opt.label ? opt.label : "msgs", st.ready, opt.s, opt.m, opt.b,
 	    (double)st.deliveries / elapsed, pct_us(0.5), pct_us(0.99),
 	    pct_us(1.0), expected - st.deliveries, st.dups, st.ooo,
-	    100 * cpu / elapsed, srv_cpu_pct, m->busy_pct);
+	    100 * cpu / elapsed, opt.nalso > 0 ? "s" : "", srv_cpu_pct,
+	    m->busy_pct);
+	if (m->other_pct >= 0)
+		fprintf(stderr, ", -R tree CPU %.0f%%", m->other_pct);
+	fprintf(stderr, "\n");
 }
 
 /* One figure of the output line: " PREFIXKEY=V". */
