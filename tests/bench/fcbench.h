@@ -23,9 +23,9 @@
 #include "fcproc.h"
 
 #define NS		1000000000ULL
-#define RBUF_SIZE	(256 * 1024)	/* one read() takes this much */
+#define RBUF_SIZE	(256 * 1024UL)	/* one read() takes this much */
 #define CARRY_MAX	8192		/* longest line we keep whole */
-#define WBUF_MAX	(64 * 1024)	/* a sender formats this much at once */
+#define WBUF_MAX	(64 * 1024UL)	/* a sender formats this much at once */
 #define MAX_EVENTS	1024
 #define STALL_NS	(3 * NS)	/* no progress this long: give up */
 #define PIDFD_TAG	(1ULL << 32)	/* epoll data: pidfd, not a conn */
