@@ -115,7 +115,8 @@ fuzz:
 bench-tools:
 	$(MAKE) -C tests/bench
 
-# gnuplot draws the plot; without it (no network) the tables still come.
+# gnuplot draws the plot, redis-server runs S6; without them (no network)
+# the tables still come, with S6 marked as not run.
 bench: $(B)/forkchatd bench-tools
 	-scripts/deps bench
 	tests/bench/run

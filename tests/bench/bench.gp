@@ -7,7 +7,8 @@
 # latency_us" lines, x = -log10(1 - percentile/100)); sweepfc and sweepref
 # are table.awk -v sweep=SERVER output, sweepn their lines.  Top: the latency distribution of
 # every scenario, one line per run, the tail stretched so p99.9 is as wide
-# as p50-p90.  Bottom: memory per client and broadcast time against the
+# as p50-p90; S6 (the same load as S2 on a cluster of three forkchatd and
+# Redis) is drawn with S2.  Bottom: memory per client and broadcast time against the
 # number of clients, medians with min-max bars.
 
 set terminal svg size 1200,1560 dynamic enhanced font 'sans,11' background rgb 'white'
@@ -16,10 +17,11 @@ set output out
 c_fc = '#c0392b'
 c_ref = '#2471a3'
 c_floor = '#1e8449'
+c_cluster = '#d68910'
 
 array scen[5] = ['S1', 'S2', 'S3seq', 'S3par', 'S5']
 array what[5] = ['S1 fan-out: send → receive', \
-    'S2 steady load: send → receive', \
+    'S2 steady load: send → receive (S6: the same on a cluster of 3 and Redis)', \
     'S3 one connect after another: connect → greeting', \
     'S3 16 connects at a time: connect → greeting', \
     'S5 one broadcast to every other client: send → receive']
@@ -40,14 +42,18 @@ set ylabel 'latency (ms)'
 set xrange [0:*]
 
 # The plot command for scenario i, one clause per run file, one key
-# entry per server (a plot "for" over an empty list would still plot).
+# entry per server (a plot "for" over an empty list would still plot);
+# "cluster" is S6's forkchatd, in S2's panel.
 do for [i = 1:5] {
 	cmd = ''
-	do for [srv in 'fc ref floor'] {
-		list = runs(scen[i], srv)
-		color = srv eq 'fc' ? c_fc : srv eq 'ref' ? c_ref : c_floor
+	do for [srv in 'fc ref floor cluster'] {
+		list = srv eq 'cluster' ? (scen[i] eq 'S2' ? \
+		    runs('S6', 'fc') : '') : runs(scen[i], srv)
+		color = srv eq 'fc' ? c_fc : srv eq 'ref' ? c_ref : \
+		    srv eq 'floor' ? c_floor : c_cluster
 		name = srv eq 'fc' ? 'forkchatd' : srv eq 'ref' ? \
-		    'refchat (reference)' : 'fork floor'
+		    'refchat (reference)' : srv eq 'floor' ? 'fork floor' : \
+		    'forkchatd, cluster of 3 (S6)'
 		do for [k = 1:words(list)] {
 			cmd = cmd . (strlen(cmd) ? ', ' : '') . sprintf( \
 			    "'%s' using 1:($3 / 1000) with lines lw 1.5 lc rgb '%s' title '%s'", \

@@ -10,7 +10,9 @@
  */
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +20,45 @@
 
 #include "fcproc.h"
 
+#define STAT_FIELDS	14	/* of /proc/PID/stat after the state */
+
+/* n decimal numbers separated by blanks at p, into v; -1 if not. */
+static int
+numbers(const char *p, long long *v, int n)
+{
+	char *end;
+
+	for (int i = 0; i < n; i++) {
+		errno = 0;
+		v[i] = strtoll(p, &end, 10);
+		if (end == p || errno != 0)
+			return -1;
+		p = end;
+	}
+	return 0;
+}
+
+/* The pid a /proc entry is named after, or 0 if it is not a process. */
+static pid_t
+pid_named(const char *name)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)name[0]))
+		return 0;
+	errno = 0;
+	v = strtol(name, &end, 10);
+	return errno != 0 || *end != '\0' || v > INT_MAX ? 0 : (pid_t)v;
+}
+
 /* Parse /proc/PID/stat: ppid, pgrp, state and CPU ticks. */
 int
 proc_stat(pid_t pid, pid_t *ppid, pid_t *pgrp, char *state, uint64_t *ticks)
 {
 	char path[64], buf[1024], *p;
-	unsigned long long ut, stm, cut, cst;
-	int fd, ppid_i, pgrp_i;
+	long long v[STAT_FIELDS];
+	int fd;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -35,24 +69,22 @@ proc_stat(pid_t pid, pid_t *ppid, pid_t *pgrp, char *state, uint64_t *ticks)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -1;
 	/* ") S ppid pgrp session tty tpgid flags minflt cminflt majflt
 	 *  cmajflt utime stime cutime cstime" */
-	if (sscanf(p + 2, "%c %d %d %*s %*s %*s %*s %*s %*s %*s %*s "
-	    "%llu %llu %llu %llu", state, &ppid_i, &pgrp_i, &ut, &stm, &cut,
-	    &cst) != 7)
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0' ||
+	    numbers(p + 3, v, STAT_FIELDS) == -1)
 		return -1;
-	*ppid = ppid_i;
-	*pgrp = pgrp_i;
-	*ticks = ut + stm + cut + cst;
+	*state = p[2];
+	*ppid = (pid_t)v[0];
+	*pgrp = (pid_t)v[1];
+	*ticks = (uint64_t)(v[10] + v[11] + v[12] + v[13]);
 	return 0;
 }
 
 struct ent {
 	pid_t	 pid, ppid;
 	uint64_t ticks;
-	int8_t	 in;		/* 0 unknown, 1 in the tree, -1 not */
+	int	 in;		/* 0 unknown, 1 in the tree, -1 not */
 };
 
 /* bsearch/qsort order of /proc entries: by pid. */
@@ -91,7 +123,7 @@ ent_in(struct ent *e, int ne, struct ent *x, pid_t root)
 	else
 		ans = x->in;
 	while (np > 0)
-		path[--np]->in = (int8_t)ans;
+		path[--np]->in = ans;
 	return ans;
 }
 
@@ -126,10 +158,8 @@ proc_tree(pid_t root, struct proc_tree *t)
 		uint64_t ticks;
 		char state;
 
-		if (!isdigit((unsigned char)d->d_name[0]))
-			continue;
-		pid = atoi(d->d_name);
-		if (proc_stat(pid, &ppid, &pgrp, &state, &ticks) == -1)
+		if ((pid = pid_named(d->d_name)) == 0 ||
+		    proc_stat(pid, &ppid, &pgrp, &state, &ticks) == -1)
 			continue;
 		if (ne == cap && ent_grow(&e, &cap) == -1) {
 			free(e);
@@ -246,7 +276,8 @@ proc_mem(pid_t root, struct proc_mem *m)
 	memset(m, 0, sizeof(*m));
 	if (proc_tree(root, &t) == 0) {
 		for (int i = 0; i < t.n; i++) {
-			if ((v = proc_kib(t.pids[i], "smaps_rollup", "Pss")) < 0)
+			v = proc_kib(t.pids[i], "smaps_rollup", "Pss");
+			if (v < 0)
 				continue;	/* gone, or a zombie */
 			m->procs++;
 			m->pss_kib += v;
@@ -277,9 +308,8 @@ proc_strays(pid_t pgrp)
 		uint64_t ticks;
 		char state;
 
-		if (!isdigit((unsigned char)d->d_name[0]))
+		if ((pid = pid_named(d->d_name)) == 0)
 			continue;
-		pid = atoi(d->d_name);
 		if (pid != pgrp &&
 		    proc_stat(pid, &ppid, &pg, &state, &ticks) == 0 &&
 		    pg == pgrp)
@@ -305,17 +335,19 @@ proc_exited(pid_t pid)
 void
 proc_jiffies(uint64_t *busy, uint64_t *total)
 {
-	unsigned long long v[8] = { 0 };
+	long long v[8];
+	char line[512];
 	FILE *f;
 
 	*busy = *total = 0;
 	if ((f = fopen("/proc/stat", "re")) == NULL)
 		return;
-	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+	if (fgets(line, sizeof(line), f) != NULL &&
+	    strncmp(line, "cpu ", 4) == 0 && numbers(line + 4, v, 8) == 0) {
 		for (int i = 0; i < 8; i++)
-			*total += v[i];
-		*busy = *total - v[3] - v[4];	/* all but idle, iowait */
+			*total += (uint64_t)v[i];
+		/* Busy: all but idle and iowait. */
+		*busy = *total - (uint64_t)(v[3] + v[4]);
 	}
 	fclose(f);
 }

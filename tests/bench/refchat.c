@@ -32,9 +32,9 @@
 #include <unistd.h>
 
 #define MAX_LINE	4096		/* longest input line, without EOL */
-#define MAX_OUTPUT	(1024 * 1024)	/* drop a client queueing more */
+#define MAX_OUTPUT	(1024 * 1024UL)	/* drop a client queueing more */
 #define READ_SIZE	(64 * 1024)
-#define SHRINK_OVER	(64 * 1024)	/* free a drained buffer this big */
+#define SHRINK_OVER	(64 * 1024UL)	/* free a drained buffer this big */
 #define MAX_EVENTS	1024
 
 struct client {
@@ -251,7 +251,8 @@ client_line(struct client *c, char *s, size_t n)
 	}
 	hl = snprintf(out, sizeof(out), "<%s> ", c->nick);
 	memcpy(out + hl, s, n);
-	memcpy(out + hl + n, "\r\n", 2);
+	out[hl + n] = '\r';
+	out[hl + n + 1] = '\n';
 	broadcast(c, out, (size_t)hl + n + 2);
 }
 
@@ -365,6 +366,8 @@ listen_on(const char *spec)
 	socklen_t sl = sizeof(sa);
 	char host[64];
 	const char *colon = strrchr(spec, ':');
+	char *end;
+	long port;
 	int fd, on = 1;
 
 	if (colon == NULL || (size_t)(colon - spec) >= sizeof(host))
@@ -373,7 +376,12 @@ listen_on(const char *spec)
 	host[colon - spec] = '\0';
 	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
 		die("bad IPv4 address '%s'", host);
-	sa.sin_port = htons((unsigned short)atoi(colon + 1));
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno != 0 || end == colon + 1 || *end != '\0' || port < 0 ||
+	    port > 65535)
+		die("bad port '%s'", colon + 1);
+	sa.sin_port = htons((unsigned short)port);
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||

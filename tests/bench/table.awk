@@ -10,6 +10,8 @@
 # "# params k=v ...", "# machine: ..." and "# command: ..." from ./run.
 # Headline figures are medians [min-max] over the runs; a ratio is the
 # ratio of the medians; an aim "in every run" is checked on every run.
+# S6 (a cluster, forkchatd alone) is set against forkchatd's S2: one
+# server under the same load, in the same run.
 
 # Split "k=v k=v" fields from position `from` into the array kv.
 function parse(kv, from,    i, eq) {
@@ -178,6 +180,23 @@ function row_multi(label, sc, keys, kind,    k, n, i, r, b) {
 	if (cnt[sc, "floor", k[1]] > 0)
 		b = "refchat " b "; fork floor " cells(sc, "floor", keys, kind)
 	out(label, cells(sc, "fc", keys, kind), b, r, "", "")
+}
+
+# A row of S6 (forkchatd only: a cluster) against S2 of forkchatd (one
+# server, the same load), each figure of keys ("a/b") and its ratio;
+# test and aim on the first key, as in row.
+function row_s6(label, keys, kind, test, aim,    k, n, i, r, v, one) {
+	skip = !("S6" in seen_sc)
+	n = split(keys, k, "/")
+	r = ""
+	for (i = 1; i <= n; i++)
+		r = r (i > 1 ? " / " : "") ratio(median("S6", "fc", k[i]),
+		    median("S2", "fc", k[i]))
+	v = verdict("S6", "fc", k[1], median("S6", "fc", k[1]), r, test)
+	one = "-"
+	if (cnt["S2", "fc", k[1]] > 0)
+		one = "one server (S2): " cells("S2", "fc", keys, kind)
+	out(label, cells("S6", "fc", keys, kind), one, r, aim, v)
 }
 
 # met, missed or n/a for one aim.
@@ -382,6 +401,22 @@ END {
 	    "max=0", "0")
 	row("S5 server exit status, worst run", "S5", "exit", "int", "max=0",
 	    "0")
+	s6runs = cnt["S6", "fc", "run"]
+	row_s6("S6 cluster: " P["s6servers"] " servers × " \
+	    group(P["s6n"] / P["s6servers"]) " clients and Redis, " P["s2s"] \
+	    " senders × " P["s2r"] " msg/s (" s6runs " run" \
+	    (s6runs == 1 ? "" : "s") (s6runs < P["runs"] ? ", to keep " \
+	    "`make bench` under 10 minutes" : "") "): deliveries/s",
+	    "deliveries_per_s", "rate", "", "")
+	row_s6("S6 latency p50 / p99 / max", "p50_us/p99_us/max_us", "us", "",
+	    "")
+	row_s6("S6 lost + duplicated + out of order, worst run", "lost", "int",
+	    "max=0", "0")
+	row_s6("S6 the servers' trees CPU (% of one core)", "server_cpu_pct",
+	    "pct", "", "")
+	row_s6("S6 Redis CPU (% of one core)", "other_cpu_pct", "pct", "", "")
+	row_s6("S6 machine busy (% of all CPUs)", "machine_busy_pct", "pct",
+	    "", "")
 	for (k in err) {
 		split(k, p, SUBSEP)
 		printf "\nerrors: %s %s:%s", p[1], p[2], err[k]
