@@ -9,9 +9,10 @@
 # sender's lines.  Then: was every line delivered to everyone but its
 # sender exactly once, in one order for all, did anyone lose the
 # connection, and was anyone told anything else than that a client
-# joined, and that once (a notice)?  Prints "clients N lines N lost N
-# dup N order ok|bad closed N max_ms N p99_ms N notices N" and exits 0
-# if nothing is lost, doubled, out of order, closed or noticed.
+# joined (alone or in a line naming several), and that once (a
+# notice)?  Prints "clients N lines N lost N dup N order ok|bad closed
+# N max_ms N p99_ms N notices N" and exits 0 if nothing is lost,
+# doubled, out of order, closed or noticed.
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -55,8 +56,11 @@ sub pump {
 		$buf[$i] .= $chunk;
 		while ($buf[$i] =~ s/^([^\n]*)\n//) {
 			my $line = $1;
-			if ($line =~ /^\*\*\* (\S+) joined\r?$/) {
-				$notices++ if $joins[$i]{$1}++;
+			# "*** a joined", or several at once: "a, b and c"
+			if ($line =~ /^\*\*\* (\S+(?:(?:,| and) \S+)*) joined\r?$/) {
+				for my $nick (split /,? and |, /, $1) {
+					$notices++ if $joins[$i]{$nick}++;
+				}
 				next;
 			}
 			if ($line =~ /^\*\*\* /) {
