@@ -2,10 +2,11 @@
  * os.c - wrappers for the few Linux-specific calls, and the clock.
  *
  * Public: os_now_ms, os_wall_ms, os_subreaper, os_set_name,
- * os_close_except, os_signals_default, os_random, os_fork_sibling, os_unsetenv,
- * os_sched_batch, os_read_head, os_read_file, os_file_error,
+ * os_close_except, os_signals_default, os_random, os_fork_sibling,
+ * os_unsetenv, os_sched_batch, os_read_head, os_read_file, os_file_error,
  * os_file_privacy, os_status_text, os_nearer, os_timeout, os_cloexec,
- * os_memfd, os_self_exe, os_heap_trim.  Each returns -1 with errno set on failure.
+ * os_memfd, os_self_exe, os_heap_trim.  Each returns -1 with errno set on
+ * failure.
  */
 #include <errno.h>
 #include <fcntl.h>
