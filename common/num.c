@@ -53,7 +53,7 @@ num_whole(const char *s, unsigned long long *out)
 	return 0;
 }
 
-/* The number in environment variable name, at most max; -1 if unset or not one. */
+/* Environment variable name as a number up to max; -1 if unset or not. */
 long long
 num_env(const char *name, long long max)
 {

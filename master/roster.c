@@ -3,9 +3,10 @@
  * the stream (see roster.h).
  *
  * Peers are few and kept on one list; members are found by (peer, id)
- * in one hash, and by nick (any case) in another.  Names: a nick someone chose is unique in the cluster and
- * shown as it is; an automatic guestN is unique only on its server, so
- * everyone is shown it as guestN@SERVER, the same on every server.
+ * in one hash, and by nick (any case) in another.  Names: a nick
+ * someone chose is unique in the cluster and shown as it is; an
+ * automatic guestN is unique only on its server, so everyone is shown
+ * it as guestN@SERVER, the same on every server.
  *
  * A live upgrade carries the roster whole: a record for each peer, this
  * server's first, each followed by one for each of its members, in

@@ -17,10 +17,10 @@
  *
  * Public: client_init, client_start, client_relay, client_kicked,
  * client_shutdown, client_oper_result, client_set_timeout,
- * client_reconfigure, client_orphaned, client_master_done; for the poll loop client_refill,
- * client_pollfd, client_read, client_parse, client_check_queue,
- * client_write, client_deadline, client_tick, client_gone,
- * client_overdue; pure: client_flood_refill, client_flood_due,
+ * client_reconfigure, client_orphaned, client_master_done; for the poll
+ * loop client_refill, client_pollfd, client_read, client_parse,
+ * client_check_queue, client_write, client_deadline, client_tick,
+ * client_gone, client_overdue; pure: client_flood_refill, client_flood_due,
  * client_timeout_due, client_oper_delay.
  */
 #include <errno.h>

@@ -12,8 +12,8 @@
  * A client that leaves by itself (/quit, or closing its side of the
  * connection) is answered first: everything it sent before is, the
  * master's answers until its MSG_DONE and a /pipe job's output until
- * the job ends, then "*** goodbye", then the socket is closed.  Times are os_now_ms() milliseconds; a deadline
- * of 0 means none.
+ * the job ends, then "*** goodbye", then the socket is closed.  Times
+ * are os_now_ms() milliseconds; a deadline of 0 means none.
  *
  * The flood bucket, the read timeout and the /oper pacing are pure
  * functions too (client_flood_*, client_timeout_due, client_oper_delay),
