@@ -38,10 +38,17 @@ violated(struct child *c)
 	return waitpid(c->pid, &status, 0) == c->pid && WIFSIGNALED(status);
 }
 
-/* Kill and reap a sleeper that was not killed. */
+/*
+ * Kill and reap a sleeper that was not killed; let go of the worker's
+ * end and of what it read.
+ */
 static void
-done(struct child *c)
+done(struct fake *f)
 {
+	struct child *c = f->c;
+
+	(void)close(f->worker);
+	msgin_free(&f->in);
 	if (!c->proc.killed) {
 		(void)kill(c->pid, SIGKILL);
 		(void)waitpid(c->pid, NULL, 0);
@@ -60,7 +67,7 @@ bad(enum child_state st, enum msg_type type, uint32_t id, const void *p,
 	harness_send(&f, type, id, p, len);
 	dispatch_event(f.c);
 	v = violated(f.c);
-	done(f.c);
+	done(&f);
 	return v;
 }
 
@@ -107,8 +114,8 @@ test_routed(void)
 	CHECK(!a.c->proc.killed && harness_line_is(&b, "<guest21> hello\r\n"),
 	    "MSG_SAY: '<guest21> hello' to the other client");
 	CHECK(harness_quiet(&a), "and no echo");
-	done(a.c);
-	done(b.c);
+	done(&a);
+	done(&b);
 }
 
 /* A client gone: its stale requests dropped, its job records kept. */
@@ -133,8 +140,8 @@ test_leaving(void)
 	CHECK(!f.c->proc.killed && f.c->job.pid == 4242 &&
 	    strcmp(f.c->job.name, "upper") == 0,
 	    "its pipe job's record still counts");
-	done(f.c);
-	done(g.c);
+	done(&f);
+	done(&g);
 }
 
 /* A descriptor from a worker is never expected. */
@@ -190,7 +197,7 @@ test_hello(void)
 	client(&h, CHILD_SPARE, 0);
 	hello(&h, 0, MSG_VERSION + 1, "9.9");
 	CHECK(violated(h.c), "a protocol this master does not serve");
-	done(g.c);
+	done(&g);
 }
 
 int
