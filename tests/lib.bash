@@ -402,15 +402,30 @@ fc_children() {
 	((${#FC_KIDS[@]} == 0)) || printf '%s\n' "${FC_KIDS[@]}"
 }
 
-# PID and every descendant, one per line.
+# PID and every descendant, one per line, PID first.  One pass over
+# /proc (a scan per process would make a tree of a thousand workers cost
+# a million reads), then a walk from PID down the parent links.
 fc_tree() {
-	local queue=("$1") out=()
-	while ((${#queue[@]} > 0)); do
-		out+=("${queue[0]}")
-		fc_scan "${queue[0]}"
-		queue=("${queue[@]:1}" "${FC_KIDS[@]}")
-	done
-	printf '%s\n' "${out[@]}"
+	(
+		trap - DEBUG
+		set +T
+		for f in /proc/[0-9]*/stat; do
+			{ read -r s <"$f"; } 2>/dev/null || continue
+			s=${s##*) } s=${s#? } f=${f#/proc/}
+			echo "${f%/stat} ${s%% *}"
+		done
+		exit 0
+	) | awk -v root="$1" '
+		{ kids[$2] = kids[$2] " " $1 }
+		END {
+			q[0] = root; n = 1
+			for (i = 0; i < n; i++) {
+				print q[i]
+				m = split(kids[q[i]], k, " ")
+				for (j = 1; j <= m; j++)
+					q[n++] = k[j]
+			}
+		}'
 }
 
 # Zombie children of PID, one pid per line.
