@@ -104,6 +104,7 @@ struct run {
 	double	 elapsed;	/* first send to last delivery, s */
 	double	 cpu;		/* our CPU time, s */
 	double	 srv_pct;	/* server trees' CPU, % of a core; -1: no -S */
+	double	 root_pct;	/* its root's own (the master), likewise */
 	double	 other_pct;	/* the -R tree's CPU, % of a core; -1: no -R */
 	double	 busy_pct;	/* whole machine busy, % of all CPUs */
 };

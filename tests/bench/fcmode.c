@@ -114,6 +114,20 @@ servers_ticks(void)
 	return ticks;
 }
 
+/* CPU ticks used so far by the -S server's root process alone. */
+static uint64_t
+root_ticks(void)
+{
+	uint64_t ticks = 0;
+	pid_t ppid, pgrp;
+	char state;
+
+	if (opt.spid > 0 && proc_stat(opt.spid, &ppid, &pgrp, &state,
+	    &ticks) == -1)
+		ticks = 0;
+	return ticks;
+}
+
 /* CPU ticks since t0 (ns), as % of one core. */
 static double
 cpu_pct(uint64_t ticks, uint64_t t0)
@@ -127,9 +141,11 @@ static void
 msgs_measure(struct run *m)
 {
 	uint64_t t0, t1, deadline, ticks0, ticks1, r0, r1, b0, b1, j0, j1;
+	uint64_t m0, m1;
 	double cpu0;
 
 	ticks0 = servers_ticks();
+	m0 = root_ticks();
 	r0 = proc_tree_ticks(opt.rpid);
 	proc_jiffies(&b0, &j0);
 	cpu0 = cpu_s();
@@ -151,9 +167,11 @@ msgs_measure(struct run *m)
 	m->cpu = cpu_s() - cpu0;
 	proc_jiffies(&b1, &j1);
 	ticks1 = servers_ticks();
+	m1 = root_ticks();
 	r1 = proc_tree_ticks(opt.rpid);
 	m->elapsed = (double)(t1 - t0) / 1e9;
 	m->srv_pct = opt.spid <= 0 ? -1 : cpu_pct(ticks1 - ticks0, t0);
+	m->root_pct = opt.spid <= 0 ? -1 : cpu_pct(m1 - m0, t0);
 	m->other_pct = opt.rpid <= 0 ? -1 : cpu_pct(r1 - r0, t0);
 	m->busy_pct = j1 > j0 ? 100.0 * (double)(b1 - b0) /
 	    (double)(j1 - j0) : -1;

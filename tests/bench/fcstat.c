@@ -205,7 +205,8 @@ out_msgs(const struct run *m)
 	printf(" client_cpu_s=%.3f client_cpu_pct=%.1f", cpu,
 	    100 * cpu / elapsed);
 	if (srv_cpu_pct >= 0)
-		printf(" server_cpu_pct=%.1f", srv_cpu_pct);
+		printf(" server_cpu_pct=%.1f master_cpu_pct=%.1f", srv_cpu_pct,
+		    m->root_pct);
 	if (m->other_pct >= 0)
 		printf(" other_cpu_pct=%.1f", m->other_pct);
 	if (m->busy_pct >= 0)
