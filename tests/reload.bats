@@ -260,6 +260,27 @@ still_there() {
 	[ -z "$(fc_unexpected_warnings ' error \[[0-9]+\] reload failed: ')" ]
 }
 
+@test "reload: a file or password file that became a FIFO is refused at once; chat goes on" {
+	local fifo=$BATS_TEST_TMPDIR/oper.fifo
+	conf "admin = everyone"
+	fc_start -c "$CONF"
+	connect_ab
+	# A FIFO nobody writes to: open() alone would wait for a writer.
+	mkfifo -m 600 "$fifo"
+	conf "oper_password_file = $fifo"
+	hup failed
+	fc_log_has "reload failed: cannot read oper_password_file $fifo: not a regular file; the old configuration stays in force\$"
+	fc_send a "still chatting"
+	fc_expect b '^<guest1> still chatting$'
+	rm "$CONF"
+	mkfifo -m 600 "$CONF"
+	hup failed
+	fc_log_has "reload failed: cannot read $CONF: not a regular file; the old configuration stays in force\$"
+	still_there
+	fc_stop_all
+	[ -z "$(fc_unexpected_warnings ' error \[[0-9]+\] reload failed: ')" ]
+}
+
 @test "reload: a changed listen address is refused with a warning; the old one still works" {
 	conf "listen = 127.0.0.1:0" "admin = operators"
 	start_no_l -c "$CONF"
