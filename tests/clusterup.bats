@@ -18,7 +18,9 @@ VARIANTS=${FC_VARIANTS:-${FORKCHATD%/*}}
 
 setup() {
 	redis_need
-	BIN=$BATS_TEST_TMPDIR/bin/forkchatd
+	# Not under a "bin" directory: make check-valgrind does not follow
+	# an exec into */bin/* (system programs), and an upgrade is one.
+	BIN=$BATS_TEST_TMPDIR/server/forkchatd
 	mkdir -p "${BIN%/*}"
 	cp "$ORIG" "$BIN"
 	for v in next next-snap next-chan; do

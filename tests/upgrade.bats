@@ -15,7 +15,9 @@ ORIG=$FORKCHATD
 VARIANTS=${FC_VARIANTS:-${FORKCHATD%/*}}
 
 setup() {
-	BIN=$BATS_TEST_TMPDIR/bin/forkchatd
+	# Not under a "bin" directory: make check-valgrind does not follow
+	# an exec into */bin/* (system programs), and an upgrade is one.
+	BIN=$BATS_TEST_TMPDIR/server/forkchatd
 	mkdir -p "${BIN%/*}"
 	cp "$ORIG" "$BIN"
 	FORKCHATD=$BIN
