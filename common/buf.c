@@ -18,7 +18,13 @@
 
 #define BUF_MIN		512
 
-static size_t freed_peak;	/* the largest buffer freed since a reset */
+/*
+ * The largest buffer freed since a reset.  Thread-local, so it lies next
+ * to the thread's control block, on a page each forked process writes
+ * anyway: as a plain static, every worker's first free would copy one
+ * more page of the binary's data for itself.
+ */
+static _Thread_local size_t freed_peak;
 
 /* An empty queue that will refuse to hold more than limit bytes. */
 void

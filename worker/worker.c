@@ -44,7 +44,11 @@ struct worker {
 };
 
 /* This process: a worker has one client in its life. */
-static struct worker worker;
+/*
+ * On pages of its own (4 KiB ones, as on x86-64), which every worker
+ * writes: not straddling a page of the data it shares with the forker.
+ */
+static _Alignas(4096) struct worker worker;
 
 /* Leave the process; _exit: the master's stdio buffers are not ours. */
 static _Noreturn void
