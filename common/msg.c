@@ -458,28 +458,30 @@ msg_clean(const char *p, size_t n)
 	return true;
 }
 
+/* A fixed-size field of n bytes into v. */
+static int
+msg_fixed(struct msg *m, void *v, size_t n)
+{
+	if (m->bad || m->left < n)
+		return msg_bad(m);
+	memcpy(v, m->p, n);
+	m->p += n;
+	m->left -= n;
+	return 0;
+}
+
 /* A u32 field. */
 int
 msg_u32(struct msg *m, uint32_t *v)
 {
-	if (m->bad || m->left < sizeof(*v))
-		return msg_bad(m);
-	memcpy(v, m->p, sizeof(*v));
-	m->p += sizeof(*v);
-	m->left -= sizeof(*v);
-	return 0;
+	return msg_fixed(m, v, sizeof(*v));
 }
 
 /* A u64 field. */
 int
 msg_u64(struct msg *m, uint64_t *v)
 {
-	if (m->bad || m->left < sizeof(*v))
-		return msg_bad(m);
-	memcpy(v, m->p, sizeof(*v));
-	m->p += sizeof(*v);
-	m->left -= sizeof(*v);
-	return 0;
+	return msg_fixed(m, v, sizeof(*v));
 }
 
 /* A str field into buf: at most size - 1 bytes, no CR or LF, NUL-ended. */
