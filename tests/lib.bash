@@ -24,6 +24,7 @@
 #   fc_await_exit [SECS]     wait (bounded) for a signalled master to exit
 #   fc_reap_killed           status of a master killed by SIGKILL is 137
 #   wait_until SECS CMD...   retry CMD until it succeeds or time runs out
+#   fc_proc_list [PPID]      "pid ppid state comm" of all (or PPID's children)
 #   fc_scan PID              PID's children into FC_KIDS/FC_KID_COMM/FC_KID_STATE
 #   fc_children PID          PID's children, one per line
 #   fc_tree PID              PID and all its descendants
@@ -370,27 +371,33 @@ fc_read_who() {
 	return 1
 }
 
-# PID's children into FC_KIDS, FC_KID_COMM, FC_KID_STATE.  One pass over
-# /proc/*/stat in a subshell with bats' DEBUG trap off: forking a cat per
-# process, under the trap, costs seconds per call.
-fc_scan() {
-	local want=$1 out pid st comm
-	FC_KIDS=() FC_KID_COMM=() FC_KID_STATE=()
-	out=$(
+# "PID PPID STATE COMM" for every process, or for PPID's children only:
+# one pass over /proc/*/stat in a subshell with bats' DEBUG trap off
+# (forking a cat per process, under the trap, costs seconds per call).
+fc_proc_list() {
+	local want=${1:-}
+	(
 		trap - DEBUG
 		set +T
 		for f in /proc/[0-9]*/stat; do
 			{ read -r s <"$f"; } 2>/dev/null || continue
-			[[ $s == *") "?" $want "* ]] || continue
-			c=${s#*(} c=${c%) *} s=${s##*) }
-			[[ $s == ?" $want "* ]] || continue
+			[ -z "$want" ] || [[ $s == *") "?" $want "* ]] || continue
+			c=${s#*(} c=${c%) *} s=${s##*) } p=${s#? } p=${p%% *}
+			[ -z "$want" ] || [ "$p" = "$want" ] || continue
 			f=${f#/proc/}
-			echo "${f%/stat} ${s%% *} $c"
+			echo "${f%/stat} $p ${s%% *} $c"
 		done
 		exit 0
 	)
+}
+
+# PID's children into FC_KIDS, FC_KID_COMM, FC_KID_STATE.
+fc_scan() {
+	local out pid st comm
+	FC_KIDS=() FC_KID_COMM=() FC_KID_STATE=()
+	out=$(fc_proc_list "$1")
 	[ -n "$out" ] || return 0
-	while read -r pid st comm; do
+	while read -r pid _ st comm; do
 		FC_KIDS+=("$pid") FC_KID_STATE+=("$st") FC_KID_COMM+=("$comm")
 	done <<<"$out"
 	return 0
@@ -406,16 +413,7 @@ fc_children() {
 # /proc (a scan per process would make a tree of a thousand workers cost
 # a million reads), then a walk from PID down the parent links.
 fc_tree() {
-	(
-		trap - DEBUG
-		set +T
-		for f in /proc/[0-9]*/stat; do
-			{ read -r s <"$f"; } 2>/dev/null || continue
-			s=${s##*) } s=${s#? } f=${f#/proc/}
-			echo "${f%/stat} ${s%% *}"
-		done
-		exit 0
-	) | awk -v root="$1" '
+	fc_proc_list | awk -v root="$1" '
 		{ kids[$2] = kids[$2] " " $1 }
 		END {
 			q[0] = root; n = 1
