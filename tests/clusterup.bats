@@ -12,34 +12,16 @@
 load lib
 load redis
 load cluster
-
-ORIG=$FORKCHATD
-VARIANTS=${FC_VARIANTS:-${FORKCHATD%/*}}
+load upgrade
 
 setup() {
 	redis_need
-	# Not under a "bin" directory: make check-valgrind does not follow
-	# an exec into */bin/* (system programs), and an upgrade is one.
-	BIN=$BATS_TEST_TMPDIR/server/forkchatd
-	mkdir -p "${BIN%/*}"
-	cp "$ORIG" "$BIN"
-	for v in next next-snap next-chan; do
-		[ -x "$VARIANTS/$v/forkchatd" ] || {
-			echo "no $VARIANTS/$v/forkchatd: run make check" >&2
-			return 1
-		}
-	done
+	upgrade_setup
 }
 
 teardown() {
 	fc_cleanup_all
 	redis_stop
-}
-
-# Put FILE at server a's path, as an install does.
-install_bin() {
-	cp "$1" "$BIN.new"
-	mv -f "$BIN.new" "$BIN"
 }
 
 # Server a has ended N upgrades, either way.

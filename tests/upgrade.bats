@@ -10,35 +10,16 @@
 # shellcheck disable=SC2030,SC2031 # the socket test sets lib.bash's FC_*
 
 load lib
-
-ORIG=$FORKCHATD
-VARIANTS=${FC_VARIANTS:-${FORKCHATD%/*}}
+load upgrade
 
 setup() {
-	# Not under a "bin" directory: make check-valgrind does not follow
-	# an exec into */bin/* (system programs), and an upgrade is one.
-	BIN=$BATS_TEST_TMPDIR/server/forkchatd
-	mkdir -p "${BIN%/*}"
-	cp "$ORIG" "$BIN"
+	upgrade_setup || return 1
+	# shellcheck disable=SC2034 # lib.bash's fc_start runs it
 	FORKCHATD=$BIN
-	for v in next next-snap next-chan; do
-		[ -x "$VARIANTS/$v/forkchatd" ] || {
-			echo "no $VARIANTS/$v/forkchatd: run make check" >&2
-			return 1
-		}
-	done
 }
 
 teardown() {
 	fc_cleanup
-}
-
-# Put FILE at the server's path, as an install does: a new file renamed
-# over the old one, which the running processes keep.
-install_bin() {
-	cp "$1" "$BIN.new"
-	chmod "${2:-755}" "$BIN.new"
-	mv -f "$BIN.new" "$BIN"
 }
 
 # How many log lines match RE.
@@ -52,6 +33,15 @@ upgrade() {
 }
 upgrade_ended() {
 	(($(count 'upgrade complete: |upgrade refused: |upgrade failed: ') >= $1))
+}
+
+# A server with clients a and b, and its pool full again.
+two_clients() {
+	fc_start
+	fc_connect a
+	fc_connect b
+	fc_joined a guest2
+	wait_until 10 fc_pool 4 2
 }
 
 # The inode of the binary a process runs.
@@ -239,13 +229,8 @@ still_serving() {
 
 @test "refusals: not executable, exits 1, /bin/true: nothing changes" {
 	local pid fds
-	fc_start
-	fc_connect a
-	fc_connect b
-	fc_joined a guest2
-	pid=$FC_PID
-	wait_until 10 fc_pool 4 2
-	fds=$(fc_open_fds "$FC_PID")
+	two_clients
+	pid=$FC_PID fds=$(fc_open_fds "$FC_PID")
 	install_bin "$VARIANTS/next/forkchatd" 644
 	upgrade 1
 	fc_log_has " error \\[[0-9]+\\] upgrade refused: $BIN: Permission denied; forkchatd [^ ]+ runs on\$"
@@ -266,13 +251,8 @@ still_serving() {
 
 @test "a binary that cannot take over hands the server back: another snapshot, another channel protocol" {
 	local pid fds
-	fc_start
-	fc_connect a
-	fc_connect b
-	fc_joined a guest2
-	pid=$FC_PID
-	wait_until 10 fc_pool 4 2
-	fds=$(fc_open_fds "$FC_PID")
+	two_clients
+	pid=$FC_PID fds=$(fc_open_fds "$FC_PID")
 	install_bin "$VARIANTS/next-snap/forkchatd"
 	upgrade 1
 	fc_log_has ' error \[[0-9]+\] cannot take the running server over: the snapshot is of version 1; this binary reads version 99; handing it back to forkchatd '
