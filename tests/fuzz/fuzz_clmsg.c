@@ -19,14 +19,8 @@
 #include "clmsg.h"
 #include "resp.h"
 
-#define FAIL(...) do {							\
-	fprintf(stderr, "fuzz_clmsg: " __VA_ARGS__);			\
-	fprintf(stderr, "\n");						\
-	abort();							\
-} while (0)
-#define CHECK(cond, ...) do { if (!(cond)) FAIL(__VA_ARGS__); } while (0)
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#define FUZZ_NAME "fuzz_clmsg"
+#include "fuzz.h"
 
 /* Text a client may be shown: no control character but TAB. */
 static void

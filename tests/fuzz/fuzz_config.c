@@ -23,14 +23,8 @@
 #include "config.h"
 #include "sock.h"
 
-#define FAIL(...) do {							\
-	fprintf(stderr, "fuzz_config: " __VA_ARGS__);			\
-	fprintf(stderr, "\n");						\
-	abort();							\
-} while (0)
-#define CHECK(cond, ...) do { if (!(cond)) FAIL(__VA_ARGS__); } while (0)
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#define FUZZ_NAME "fuzz_config"
+#include "fuzz.h"
 
 /* One "-o key=value", as the master applies it (main.c refuses these). */
 static int

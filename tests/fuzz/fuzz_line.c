@@ -20,16 +20,10 @@
 
 #include "line.h"
 
+#define FUZZ_NAME "fuzz_line"
+#include "fuzz.h"
+
 #define LINE_KEEP	1024	/* as line.c: idle readers hold at most this */
-
-#define FAIL(...) do {							\
-	fprintf(stderr, "fuzz_line: " __VA_ARGS__);			\
-	fprintf(stderr, "\n");						\
-	abort();							\
-} while (0)
-#define CHECK(cond, ...) do { if (!(cond)) FAIL(__VA_ARGS__); } while (0)
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* What the reader said: a line (with its bytes) or "too long". */
 struct event {

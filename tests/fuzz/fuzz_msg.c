@@ -33,17 +33,11 @@
 
 #include "msg.h"
 
+#define FUZZ_NAME "fuzz_msg"
+#include "fuzz.h"
+
 #define MAXFRAMES	512		/* round trip: frames per input */
 #define MAXSTREAM	((size_t)256 * 1024)	/* decoder: bytes in all */
-
-#define FAIL(...) do {							\
-	fprintf(stderr, "fuzz_msg: " __VA_ARGS__);			\
-	fprintf(stderr, "\n");						\
-	abort();							\
-} while (0)
-#define CHECK(cond, ...) do { if (!(cond)) FAIL(__VA_ARGS__); } while (0)
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* The fuzzer's input, consumed from the front. */
 struct input {

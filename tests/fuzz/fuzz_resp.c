@@ -23,16 +23,10 @@
 #include "buf.h"
 #include "resp.h"
 
+#define FUZZ_NAME "fuzz_resp"
+#include "fuzz.h"
+
 #define ARGS_MAX	64	/* strings of a reply sent back as a command */
-
-#define FAIL(...) do {							\
-	fprintf(stderr, "fuzz_resp: " __VA_ARGS__);			\
-	fprintf(stderr, "\n");						\
-	abort();							\
-} while (0)
-#define CHECK(cond, ...) do { if (!(cond)) FAIL(__VA_ARGS__); } while (0)
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* Append or die: the harness's own memory is not what is tested. */
 static void
