@@ -359,20 +359,28 @@ cluster_aim(struct clmsg *m, enum clmsg_type type, const struct child *c,
 	m->to_id = t->c.id;
 }
 
-/* "/msg TARGET text" to a client chat.c did not find here. */
-void
-cluster_privmsg(struct child *c, const char *target, const char *text,
-    size_t len)
+/* An entry of type for the client target names, with a text. */
+static void
+cluster_aim_text(struct child *c, enum clmsg_type type, const char *target,
+    const char *text, size_t len)
 {
 	struct member *t = cluster_target(c, target);
 	struct clmsg m;
 
 	if (t == NULL)
 		return;
-	cluster_aim(&m, CL_MSG, c, t);
+	cluster_aim(&m, type, c, t);
 	m.text = text;
 	m.len = len;
 	stream_publish(&m);
+}
+
+/* "/msg TARGET text" to a client chat.c did not find here. */
+void
+cluster_privmsg(struct child *c, const char *target, const char *text,
+    size_t len)
+{
+	cluster_aim_text(c, CL_MSG, target, text, len);
 }
 
 /* "/kick TARGET [reason]" from an operator: done where the target is. */
@@ -380,15 +388,7 @@ void
 cluster_kick(struct child *c, const char *target, const char *why,
     size_t len)
 {
-	struct member *t = cluster_target(c, target);
-	struct clmsg m;
-
-	if (t == NULL)
-		return;
-	cluster_aim(&m, CL_KICK, c, t);
-	m.text = why;
-	m.len = len;
-	stream_publish(&m);
+	cluster_aim_text(c, CL_KICK, target, why, len);
 }
 
 /* "/timeout TARGET SECONDS" from an operator: done where the target is. */
