@@ -101,7 +101,7 @@ check_raw_str(const char *what, struct msg *m)
 {
 	const char *nul = memchr(m->p, '\0', m->left);
 
-	CHECK_THAT(nul != NULL, "%s: no NUL after the target", what);
+	CHECK(nul != NULL, "%s: no NUL after the target", what);
 	m->left -= (size_t)(nul + 1 - m->p);
 	m->p = nul + 1;
 }
@@ -117,13 +117,13 @@ check_target(const char *what, const struct check_line *l, struct msg *m)
 		check_raw_str(what, m);
 		return;
 	}
-	CHECK_THAT(msg_str(m, target, sizeof(target)) == 0,
+	CHECK(msg_str(m, target, sizeof(target)) == 0,
 	    "%s: no target the master can read", what);
 	n = strlen(target);
-	CHECK_THAT(n >= 1, "%s: empty target", what);
-	CHECK_THAT(strpbrk(target, " \t") == NULL, "%s: blank in the target",
+	CHECK(n >= 1, "%s: empty target", what);
+	CHECK(strpbrk(target, " \t") == NULL, "%s: blank in the target",
 	    what);
-	CHECK_THAT(check_clean(target, n), "%s: target is not clean", what);
+	CHECK(check_clean(target, n), "%s: target is not clean", what);
 }
 
 /* The text field that ends a frame: min to max bytes, trimmed so. */
@@ -135,14 +135,14 @@ check_text(const char *what, const struct check_line *l, struct msg *m,
 	size_t n;
 
 	if (l->realistic)
-		CHECK_THAT(msg_text(m, &p, &n) == 0, "%s: text the master "
+		CHECK(msg_text(m, &p, &n) == 0, "%s: text the master "
 		    "refuses", what);
 	else
 		(void)msg_rest(m, &p, &n);
-	CHECK_THAT(n >= min && n <= max, "%s: text of %zu bytes", what, n);
-	CHECK_THAT(!l->realistic || check_clean(p, n),
+	CHECK(n >= min && n <= max, "%s: text of %zu bytes", what, n);
+	CHECK(!l->realistic || check_clean(p, n),
 	    "%s: text is not clean", what);
-	CHECK_THAT(!l->realistic || trimmed(p, n, trim),
+	CHECK(!l->realistic || trimmed(p, n, trim),
 	    "%s: text not trimmed", what);
 }
 
@@ -153,9 +153,9 @@ check_say(const struct check_line *l, struct msg *m)
 	const char *want = l->p + (l->p[0] == '/' ? 1 : 0);
 	size_t wlen = l->len - (size_t)(want - l->p);
 
-	CHECK_THAT(l->len >= 1 && (l->p[0] != '/' || l->p[1] == '/'),
+	CHECK(l->len >= 1 && (l->p[0] != '/' || l->p[1] == '/'),
 	    "MSG_SAY from a command line");
-	CHECK_THAT(m->left == wlen && memcmp(m->p, want, wlen) == 0,
+	CHECK(m->left == wlen && memcmp(m->p, want, wlen) == 0,
 	    "MSG_SAY is not the line");
 	check_text("MSG_SAY", l, m, 1, MSG_MAX_PAYLOAD, 0);
 }
@@ -166,9 +166,9 @@ check_nick(struct msg *m)
 {
 	char name[PROTO_NICK_MAX + 1];
 
-	CHECK_THAT(msg_str(m, name, sizeof(name)) == 0 && msg_end(m) == 0,
+	CHECK(msg_str(m, name, sizeof(name)) == 0 && msg_end(m) == 0,
 	    "MSG_NICK the master cannot read");
-	CHECK_THAT(nick_valid(name), "MSG_NICK: '%s' is not a nick", name);
+	CHECK(nick_valid(name), "MSG_NICK: '%s' is not a nick", name);
 }
 
 /* MSG_TIMEOUT: a target and a u32 of seconds, a week at most. */
@@ -178,9 +178,9 @@ check_timeout(const struct check_line *l, struct msg *m)
 	uint32_t secs;
 
 	check_target("MSG_TIMEOUT", l, m);
-	CHECK_THAT(msg_u32(m, &secs) == 0 && msg_end(m) == 0,
+	CHECK(msg_u32(m, &secs) == 0 && msg_end(m) == 0,
 	    "MSG_TIMEOUT: no u32 of seconds after the target");
-	CHECK_THAT(secs <= PROTO_TIMEOUT_MAX, "MSG_TIMEOUT: %lu seconds",
+	CHECK(secs <= PROTO_TIMEOUT_MAX, "MSG_TIMEOUT: %lu seconds",
 	    (unsigned long)secs);
 }
 
@@ -217,13 +217,13 @@ check_payload(const struct check_line *l, struct msg *m)
 	case MSG_WHO:
 	case MSG_PS:
 	case MSG_STATS:
-		CHECK_THAT(msg_end(m) == 0, "type %u with %u bytes",
+		CHECK(msg_end(m) == 0, "type %u with %u bytes",
 		    m->h.type, m->h.len);
 		break;
 	default:
-		CHECK_FAIL("command.c does not send type %u", m->h.type);
+		FAIL("command.c does not send type %u", m->h.type);
 	}
-	CHECK_THAT(msg_end(m) == 0, "type %u: bytes left over", m->h.type);
+	CHECK(msg_end(m) == 0, "type %u: bytes left over", m->h.type);
 }
 
 /* The frames queued for the line: their type, or 0 if none. */
@@ -237,16 +237,16 @@ check_frames(const struct check_line *l, const struct msgq *q)
 	msgin_init(&in);
 	if (msgq_pending(q) > 0 && buf_append(&in.in, buf_head(&q->out),
 	    msgq_pending(q)) == -1)
-		CHECK_FAIL("out of memory");
+		FAIL("out of memory");
 	while ((r = msg_get(&in, &m)) == 1) {
-		CHECK_THAT(type == 0, "a second frame (type %u) for one line",
+		CHECK(type == 0, "a second frame (type %u) for one line",
 		    m.h.type);
-		CHECK_THAT(m.h.id == l->id && m.h.flags == 0 && m.fd == -1,
+		CHECK(m.h.id == l->id && m.h.flags == 0 && m.fd == -1,
 		    "type %u: id %u, flags %u", m.h.type, m.h.id, m.h.flags);
 		check_payload(l, &m);
 		type = m.h.type;
 	}
-	CHECK_THAT(r == 0 && in.in.len == in.taken,
+	CHECK(r == 0 && in.in.len == in.taken,
 	    "bytes for the master that are not whole frames");
 	msgin_free(&in);
 	return type;
@@ -265,13 +265,13 @@ check_replies(const struct check_line *l, const struct buf *b)
 	end = p + b->len;
 	for (; p < end; p = lf + 1) {
 		lf = memchr(p, '\n', (size_t)(end - p));
-		CHECK_THAT(lf != NULL && lf > p && lf[-1] == '\r',
+		CHECK(lf != NULL && lf > p && lf[-1] == '\r',
 		    "a reply without CRLF");
-		CHECK_THAT(lf + 1 - p <= OUT_LINE_MAX, "a reply of %zu bytes",
+		CHECK(lf + 1 - p <= OUT_LINE_MAX, "a reply of %zu bytes",
 		    (size_t)(lf + 1 - p));
-		CHECK_THAT(++n <= REPLIES_MAX, "more than %d replies to one "
+		CHECK(++n <= REPLIES_MAX, "more than %d replies to one "
 		    "line", REPLIES_MAX);
-		CHECK_THAT(!l->realistic ||
+		CHECK(!l->realistic ||
 		    check_clean(p, (size_t)(lf - 1 - p)), "a reply that is "
 		    "not clean text: %.*s", (int)(lf - 1 - p), p);
 	}

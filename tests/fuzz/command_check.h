@@ -10,11 +10,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "buf.h"
 #include "msg.h"
+
+#define FUZZ_NAME "fuzz_command"
+#include "fuzz.h"
 
 /* The line command_line() was given, and how it came. */
 struct check_line {
@@ -23,16 +24,6 @@ struct check_line {
 	bool	 realistic;	/* through line_feed(), as in the server */
 	uint32_t id;		/* the client's, in every frame */
 };
-
-#define CHECK_FAIL(...) do {						\
-	fprintf(stderr, "fuzz_command: " __VA_ARGS__);			\
-	fprintf(stderr, "\n");						\
-	abort();							\
-} while (0)
-#define CHECK_THAT(cond, ...) do {					\
-	if (!(cond))							\
-		CHECK_FAIL(__VA_ARGS__);				\
-} while (0)
 
 bool	check_clean(const char *, size_t);
 int	check_frames(const struct check_line *, const struct msgq *);

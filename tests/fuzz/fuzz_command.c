@@ -35,8 +35,6 @@
 #define NCONFIGS	4
 #define CLIENT_ID	7
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 /* One input's settings, from its first bytes. */
 struct run {
 	const struct config *cfg;
@@ -54,7 +52,7 @@ setup_set(struct config *cfg, const char *key, const char *value)
 	char	 err[CONFIG_ERR_MAX];
 
 	if (config_set(cfg, key, value, err, sizeof(err)) == -1)
-		CHECK_FAIL("setup: %s", err);
+		FAIL("setup: %s", err);
 }
 
 /* No pipes; three pipes; sixty-four with long names; one. */
@@ -81,11 +79,11 @@ check_quit(const struct check_line *l, const struct command_result *res)
 {
 	size_t n = strlen(res->reason);
 
-	CHECK_THAT(n <= PROTO_REASON_MAX, "quit reason of %zu bytes", n);
+	CHECK(n <= PROTO_REASON_MAX, "quit reason of %zu bytes", n);
 	if (!l->realistic)
 		return;		/* "/quit \0" gives "": only raw bytes can */
-	CHECK_THAT(n >= 1, "empty quit reason");
-	CHECK_THAT(check_clean(res->reason, n), "quit reason is not clean");
+	CHECK(n >= 1, "empty quit reason");
+	CHECK(check_clean(res->reason, n), "quit reason is not clean");
 }
 
 /* "/pipe NAME text": a configured program, the rest of the line. */
@@ -96,17 +94,17 @@ check_pipe(const struct run *run, const struct check_line *l,
 	const char *t = res->text;
 	size_t n = res->len;
 
-	CHECK_THAT(!run->job_running, "/pipe while a job runs");
-	CHECK_THAT(res->prog >= run->cfg->pipes &&
+	CHECK(!run->job_running, "/pipe while a job runs");
+	CHECK(res->prog >= run->cfg->pipes &&
 	    res->prog < run->cfg->pipes + run->cfg->npipes,
 	    "/pipe with a program not configured");
-	CHECK_THAT(t >= l->p && t + n <= l->p + l->len,
+	CHECK(t >= l->p && t + n <= l->p + l->len,
 	    "/pipe text is not inside the line");
 	for (const char *p = t + n; p < l->p + l->len; p++)
-		CHECK_THAT(*p == ' ' || *p == '\t', "/pipe text is cut short");
-	CHECK_THAT(n == 0 || (t[0] != ' ' && t[0] != '\t' &&
+		CHECK(*p == ' ' || *p == '\t', "/pipe text is cut short");
+	CHECK(n == 0 || (t[0] != ' ' && t[0] != '\t' &&
 	    t[n - 1] != ' ' && t[n - 1] != '\t'), "/pipe text not trimmed");
-	CHECK_THAT(!l->realistic || check_clean(t, n),
+	CHECK(!l->realistic || check_clean(t, n),
 	    "/pipe text is not clean");
 }
 
@@ -117,10 +115,10 @@ check_pipe(const struct run *run, const struct check_line *l,
 static void
 check_error(const struct check_line *l, const struct out *o)
 {
-	CHECK_THAT(o->error == 0 || (!l->realistic && o->error == EMSGSIZE &&
+	CHECK(o->error == 0 || (!l->realistic && o->error == EMSGSIZE &&
 	    memchr(l->p, '\0', l->len) != NULL),
 	    "a frame not queued: %s", strerror(o->error));
-	CHECK_THAT(!o->full, "a reply refused by an unlimited queue");
+	CHECK(!o->full, "a reply refused by an unlimited queue");
 }
 
 /* What command_line() returned, against what it queued. */
@@ -131,11 +129,11 @@ check_result(const struct run *run, const struct check_line *l,
 {
 	int type = check_frames(l, &ctx->out->to_master);
 
-	CHECK_THAT((what == COMMAND_HOLD) == (type == MSG_OPER),
+	CHECK((what == COMMAND_HOLD) == (type == MSG_OPER),
 	    "MSG_OPER without holding input, or the other way round");
 	if (what == COMMAND_QUIT)
 		check_quit(l, res);
-	CHECK_THAT(what != COMMAND_PIPE_STOP || ctx->job_running,
+	CHECK(what != COMMAND_PIPE_STOP || ctx->job_running,
 	    "/pipe stop without a job to stop");
 	if (what == COMMAND_PIPE) {
 		check_pipe(run, l, res);
@@ -158,7 +156,7 @@ one_line(const struct run *run, const char *s, size_t len)
 	char	*copy;
 
 	if ((copy = malloc(len)) == NULL && len > 0)
-		CHECK_FAIL("out of memory");
+		FAIL("out of memory");
 	if (len > 0)
 		memcpy(copy, s, len);
 	l.p = copy;
@@ -184,7 +182,7 @@ realistic(const struct run *run, const uint8_t *d, size_t n, size_t max)
 	line_init(&lr, max);
 	while (n > 0) {
 		rc = line_feed(&lr, (const char *)d, n, &used);
-		CHECK_THAT(rc != LINE_NOMEM, "LINE_NOMEM");
+		CHECK(rc != LINE_NOMEM, "LINE_NOMEM");
 		d += used;
 		n -= used;
 		if (rc == LINE_OK)
