@@ -372,23 +372,23 @@ fc_read_who() {
 }
 
 # "PID PPID STATE COMM" for every process, or for PPID's children only:
-# one pass over /proc/*/stat in a subshell with bats' DEBUG trap off
-# (forking a cat per process, under the trap, costs seconds per call).
+# one pass over /proc/*/stat.  Run it in a subshell, $(...) or a pipe:
+# it turns bats' DEBUG trap off (forking a cat per process, under the
+# trap, costs seconds per call), and a subshell of its own would cost
+# one more fork on every poll of a wait.
 fc_proc_list() {
-	local want=${1:-}
-	(
-		trap - DEBUG
-		set +T
-		for f in /proc/[0-9]*/stat; do
-			{ read -r s <"$f"; } 2>/dev/null || continue
-			[ -z "$want" ] || [[ $s == *") "?" $want "* ]] || continue
-			c=${s#*(} c=${c%) *} s=${s##*) } p=${s#? } p=${p%% *}
-			[ -z "$want" ] || [ "$p" = "$want" ] || continue
-			f=${f#/proc/}
-			echo "${f%/stat} $p ${s%% *} $c"
-		done
-		exit 0
-	)
+	local want=${1:-} f s c p
+	trap - DEBUG
+	set +T
+	for f in /proc/[0-9]*/stat; do
+		{ read -r s <"$f"; } 2>/dev/null || continue
+		[ -z "$want" ] || [[ $s == *") "?" $want "* ]] || continue
+		c=${s#*(} c=${c%) *} s=${s##*) } p=${s#? } p=${p%% *}
+		[ -z "$want" ] || [ "$p" = "$want" ] || continue
+		f=${f#/proc/}
+		echo "${f%/stat} $p ${s%% *} $c"
+	done
+	return 0
 }
 
 # PID's children into FC_KIDS, FC_KID_COMM, FC_KID_STATE.
