@@ -115,22 +115,6 @@ command_unknown(const struct command_ctx *ctx, const char *name, size_t len)
 	    (int)proto_cut(name, len, 32), name);
 }
 
-/* A frame for the master: a str field (word), then a text field (rest). */
-static void
-command_send2(const struct command_ctx *ctx, enum msg_type type,
-    const char *word, size_t wlen, const char *rest, size_t rlen)
-{
-	struct iovec iov[3];
-
-	iov[0].iov_base = (void *)(uintptr_t)word;
-	iov[0].iov_len = wlen;
-	iov[1].iov_base = (void *)(uintptr_t)"";
-	iov[1].iov_len = 1;			/* the str's NUL */
-	iov[2].iov_base = (void *)(uintptr_t)rest;
-	iov[2].iov_len = rlen;
-	out_sendv(ctx->out, type, iov, 3);
-}
-
 /* Split "WORD rest" at the first blank; -1 if there is no word. */
 static int
 split_word(const char *args, size_t len, size_t *wlen, const char **rest,
@@ -268,7 +252,7 @@ cmd_msg(const struct command_ctx *ctx, const struct command *self,
 	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
 	    wlen > PROTO_TARGET_MAX || rlen == 0)
 		return command_usage(ctx, self);
-	command_send2(ctx, MSG_PRIVMSG, args, wlen, rest, rlen);
+	out_send_str_text(ctx->out, MSG_PRIVMSG, args, wlen, rest, rlen);
 	return COMMAND_DONE;
 }
 
@@ -284,7 +268,7 @@ cmd_kick(const struct command_ctx *ctx, const struct command *self,
 	if (split_word(args, len, &wlen, &rest, &rlen) == -1 ||
 	    wlen > PROTO_TARGET_MAX)
 		return command_usage(ctx, self);
-	command_send2(ctx, MSG_KICK, args, wlen, rest,
+	out_send_str_text(ctx->out, MSG_KICK, args, wlen, rest,
 	    proto_cut(rest, rlen, PROTO_REASON_MAX));
 	return COMMAND_DONE;
 }

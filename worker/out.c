@@ -7,11 +7,12 @@
  * (see out.h), never acted on here: this module calls common/ only.
  *
  * Public: out_init, out_open_client, out_close_client, out_reserve,
- * out_tell, out_say, out_send, out_sendv, out_send_text.
+ * out_tell, out_say, out_send, out_sendv, out_send_text, out_send_str_text.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "os.h"
 #include "out.h"
@@ -131,4 +132,27 @@ out_send_text(struct out *o, enum msg_type type, const char *text,
 	    .iov_len = len };
 
 	out_sendv(o, type, &iov, len > 0 ? 1 : 0);
+}
+
+/*
+ * Queue a frame of a str field (WORD) and a text field (REST), without
+ * copying REST.  A NUL inside WORD would end the str early and move the
+ * rest of WORD into the text: refused with EMSGSIZE, as msg_b_str does.
+ */
+void
+out_send_str_text(struct out *o, enum msg_type type, const char *word,
+    size_t wlen, const char *rest, size_t rlen)
+{
+	struct iovec iov[3] = {
+		{ .iov_base = (void *)(uintptr_t)word, .iov_len = wlen },
+		{ .iov_base = (void *)(uintptr_t)"", .iov_len = 1 },
+		{ .iov_base = (void *)(uintptr_t)rest, .iov_len = rlen },
+	};
+
+	if (memchr(word, '\0', wlen) != NULL) {
+		if (o->error == 0)
+			o->error = EMSGSIZE;
+		return;
+	}
+	out_sendv(o, type, iov, 3);
 }

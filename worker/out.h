@@ -49,5 +49,7 @@ void	out_say(struct out *, const char *, ...)
 void	out_send(struct out *, enum msg_type, const struct msg_build *);
 void	out_sendv(struct out *, enum msg_type, const struct iovec *, int);
 void	out_send_text(struct out *, enum msg_type, const char *, size_t);
+void	out_send_str_text(struct out *, enum msg_type, const char *, size_t,
+	    const char *, size_t);
 
 #endif
