@@ -235,7 +235,8 @@ accept_one(int fd, const char *peer)
 		accept_handoff(c, fd, peer);
 		return;
 	}
-	if (spawn_retry_at() != OS_NO_DEADLINE) {	/* forking just failed */
+	/* Forking just failed, and no spare is on its way: say so now. */
+	if (children.nstarting == 0 && spawn_retry_at() != OS_NO_DEADLINE) {
 		accept_reject(fd, peer, "server busy (cannot start a worker); "
 		    "try again later");
 		return;

@@ -49,6 +49,7 @@
 FORKCHATD=${FORKCHATD:-$BATS_TEST_DIRNAME/../build/forkchatd}
 FC_TIMEOUT=${FC_TIMEOUT:-5}
 declare -gA FC_FD=()
+declare -gA BG_PID=()	# background helpers a test started, by name
 export FC_STATUS=0	# the stopped master's exit status, for the tests
 
 # Poll CMD until it succeeds, at most SECS seconds; a bounded wait.
@@ -65,6 +66,28 @@ wait_until() {
 }
 
 fc_log_has() { grep -qE -- "$1" "$FC_LOG"; }
+
+# Microseconds since the epoch.
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
+# The master holds exactly N descriptors.
+fds_are() { [ "$(fc_open_fds "$FC_PID")" -eq "$1" ]; }
+
+# FILE holds at least N bytes.
+size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
+
+# Copy everything client NAME receives to FILE, in the background (its
+# pid in BG_PID[NAME], for the test's teardown to stop).
+capture() {
+	cat <&"${FC_FD[$1]}" >"$2" &
+	BG_PID[$1]=$!
+}
+
+# How many lines of the log match REGEX (0 is not a failure).
+log_count() { grep -cE -- "$1" "$FC_LOG" || true; }
+
+# At least N lines of the log match REGEX.
+log_count_ge() { (($(log_count "$2") >= $1)); }
 
 # Start forkchatd in its own session; sets FC_PID, FC_PORT, FC_LOG.
 # FC_WRAP: words run before the server, e.g. "valgrind --log-file=..."
@@ -524,10 +547,16 @@ fc_clean_log() {
 	fi
 }
 
-# Teardown: close clients, kill whatever of the server is left.  If the
-# start failed before the pid was known, kill from the waited-for pid.
+# Teardown: stop the background helpers (BG_PID), close clients, kill
+# whatever of the server is left.  If the start failed before the pid
+# was known, kill from the waited-for pid.
 fc_cleanup() {
 	local name fd pids root=${FC_PID:-${FC_WAITPID:-}}
+	for name in "${!BG_PID[@]}"; do
+		kill -9 "${BG_PID[$name]}" 2>/dev/null
+		wait "${BG_PID[$name]}" 2>/dev/null
+	done
+	BG_PID=()
 	for name in "${!FC_FD[@]}"; do
 		fd=${FC_FD[$name]}
 		exec {fd}>&- 2>/dev/null

@@ -10,12 +10,6 @@ load lib
 
 teardown() { fc_cleanup; }
 
-# True when the master holds exactly N descriptors.
-fds_are() { [ "$(fc_open_fds "$FC_PID")" -eq "$1" ]; }
-
-# Microseconds since the epoch.
-now_us() { echo "${EPOCHREALTIME/./}"; }
-
 # Each client's next line is the goodbye, then the server closes it.
 all_told_shutdown() {
 	local name

@@ -7,33 +7,13 @@
 
 load lib
 
-declare -gA BG_PID=()	# background helpers this file started, by name
-
-teardown() {
-	local name
-	for name in "${!BG_PID[@]}"; do
-		kill "${BG_PID[$name]}" 2>/dev/null
-		wait "${BG_PID[$name]}" 2>/dev/null
-	done
-	BG_PID=()
-	fc_cleanup
-}
-
-# Copy everything client NAME receives to FILE, in the background.
-capture() {
-	local name=$1 file=$2
-	cat <&"${FC_FD[$name]}" >"$file" &
-	BG_PID[$name]=$!
-}
+teardown() { fc_cleanup; }	# and the background helpers (BG_PID)
 
 # At least N lines of FILE match the extended regex RE.
 count_at_least() {
 	local file=$1 re=$2 n=$3
 	[ "$(grep -cE -- "$re" "$file")" -ge "$n" ]
 }
-
-# FILE holds at least N bytes.
-size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 
 @test "greeting names the nick and #id and mentions /help; ids count up" {
 	fc_start

@@ -14,12 +14,6 @@ conf() {
 	printf '%s\n' "$@" >"$CONF"
 }
 
-# How many lines of the log match REGEX (0 is not a failure).
-log_count() { grep -cE -- "$1" "$FC_LOG" || true; }
-
-# At least N lines of the log match REGEX.
-log_count_ge() { (($(log_count "$2") >= $1)); }
-
 # SIGHUP, then wait for the verdict: OUTCOME is "reloaded" (the default)
 # or "failed".
 hup() {

@@ -37,9 +37,6 @@ teardown() {
 	return 0
 }
 
-# Microseconds since the epoch.
-now_us() { echo "${EPOCHREALTIME/./}"; }
-
 # CLOCK_MONOTONIC in microseconds (perl's Time::HiRes; else
 # /proc/uptime, which is the same clock unless the machine was suspended).
 mono_us() {
@@ -150,9 +147,6 @@ conf() {
 	CONF=$BATS_TEST_TMPDIR/forkchatd.conf
 	printf '%s\n' "$@" >"$CONF"
 }
-
-log_count() { grep -cE -- "$1" "$FC_LOG" || true; }
-log_count_ge() { (($(log_count "$2") >= $1)); }
 
 # --- sd_notify -----------------------------------------------------------
 
