@@ -7,7 +7,7 @@
 # half a line (closed or half-closed), 10 000 connect/disconnect cycles,
 # a burst's memory.  Each test checks what the other clients get, that
 # everything is reaped, and exactly which warnings the log holds.
-# shellcheck disable=SC2030,SC2031 # BG_PID is set and read in one test
+# shellcheck disable=SC2030,SC2031 # BG_PID and loop variables are set and read in one test
 
 load lib
 
@@ -259,7 +259,7 @@ flood_in_order() {
 		awk -v p="$s" -v n="$n" 'BEGIN {
 			for (i = 1; i <= n; i++) printf "%s-%06d\n", p, i
 		}' >&"${FC_FD[$s]}" &
-		BG_PID[storm-$s]=$!
+		BG_PID["storm-$s"]=$!
 	done
 	# A reader gets "<guest1> a-000001" + CRLF: 19 bytes a line.  Kill
 	# a victim at each fifth of the storm as c sees it, a spare too.
@@ -277,7 +277,7 @@ flood_in_order() {
 		false
 	fi
 	for s in a b; do
-		wait_until 30 fc_exited "${BG_PID[storm-$s]}"
+		wait_until 30 fc_exited "${BG_PID["storm-$s"]}"
 	done
 	for name in c d e; do
 		wait_until 30 file_has "$dir/$name.out" '^<guest2> b-0*'"$n"$'\r$'
@@ -312,7 +312,7 @@ flood_in_order() {
 	# every killed one reaped, no zombie, the pool refilled
 	for id in "${victims[@]}"; do
 		wait_until 5 fc_gone "${wpid[$id]}"
-		cat_pids+=("${BG_PID[v$id]}")
+		cat_pids+=("${BG_PID["v$id"]}")
 	done
 	wait_until 5 fc_gone "$spare"
 	wait_until 5 fc_exited "${cat_pids[@]}"	# their connections closed
@@ -349,7 +349,7 @@ flood_in_order() {
 	done
 	awk 'BEGIN { for (i = 1; i <= 100000; i++) printf "storm-%06d\n", i }' \
 	    >&"${FC_FD[b]}" &
-	BG_PID[storm]=$!
+	BG_PID["storm"]=$!
 	wait_until 10 size_at_least "$dir/c.out" 20000
 	kill -9 "$FC_PID"
 	# shellcheck disable=SC2086 # one pid per word
@@ -403,12 +403,12 @@ flood_in_order() {
 	c0=$(cpu_ticks "$FC_PID")
 	"$PROGS/faults-hammer.sh" "$FC_PORT" 3 10000 "$busy_re" \
 	    >"$BATS_TEST_TMPDIR/hammer" &
-	BG_PID[hammer]=$!
+	BG_PID["hammer"]=$!
 	for i in 1 2 3; do
 		fc_send b "during the hammering $i"
 		fc_next_is a "<guest2> during the hammering $i"
 	done
-	wait_until 20 fc_exited "${BG_PID[hammer]}"
+	wait_until 20 fc_exited "${BG_PID["hammer"]}"
 	c1=$(cpu_ticks "$FC_PID")
 	read -r _ told _ closed _ bad _ ms <"$BATS_TEST_TMPDIR/hammer"
 	echo "# limit $limit; in $ms ms $told told, $closed closed, $bad bad;" \
@@ -543,13 +543,13 @@ flood_in_order() {
 	# quietly), while the others chat.
 	"$PROGS/faults-hammer.sh" "$FC_PORT" 3 100000 "$busy_re" \
 	    >"$BATS_TEST_TMPDIR/hammer" &
-	BG_PID[hammer]=$!
+	BG_PID["hammer"]=$!
 	for i in 1 2 3; do
 		fc_send a "while forks fail $i"
 		fc_next_is b "<guest1> while forks fail $i"
 		fc_next_is c "<guest1> while forks fail $i"
 	done
-	wait_until 20 fc_exited "${BG_PID[hammer]}"
+	wait_until 20 fc_exited "${BG_PID["hammer"]}"
 	read -r _ told _ closed _ bad _ ms <"$BATS_TEST_TMPDIR/hammer"
 	echo "# in $ms ms $told told, $closed closed, $bad bad" >&3
 	((bad == 0 && closed == 0 && told >= 10 && ms >= 2500))
@@ -591,7 +591,7 @@ close_waits() {
 	# FIN, no reads, no writes, ever.
 	"$PROGS/faults-ghost.sh" "$FC_PORT" >"$BATS_TEST_TMPDIR/ghost" &
 	ghost=$!
-	BG_PID[ghost]=$ghost
+	BG_PID["ghost"]=$ghost
 	t0=$(now_us)
 	wait_until 5 is_stopped "$ghost"
 	# (after the telnet question, which a raw read keeps)

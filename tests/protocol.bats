@@ -316,12 +316,12 @@ count_at_least() {
 	line=${line// /x}
 	yes "$line" | head -n "$n" >"$BATS_TEST_TMPDIR/flood"
 	timeout 20 cat "$BATS_TEST_TMPDIR/flood" >&"${FC_FD[a]}" &
-	BG_PID[writer]=$!
+	BG_PID["writer"]=$!
 	wait_until 20 size_at_least "$out" $((n * 2011)) || {
 		echo "c got $(grep -c '^<guest1> x' "$out") of $n lines" >&2
 		false
 	}
-	wait "${BG_PID[writer]}"
+	wait "${BG_PID["writer"]}"
 	unset 'BG_PID[writer]'
 	[ "$(grep -c "^<guest1> x\{2000\}"$'\r'"\$" "$out")" -eq "$n" ]
 	[ "$(stat -c %s "$out")" -eq $((n * 2011)) ]
