@@ -4,7 +4,7 @@
 #   make run        build and run it on scripts/demo.conf (127.0.0.1:2000)
 #   make check      install what the tests need, run unit and bats tests
 #   make lint       every analyser, zero findings (scripts/lint)
-#   make check-asan     the whole suite on an ASan+UBSan build
+#   make check-asan     the suite again on an ASan+UBSan build
 #   make check-valgrind core scenarios under valgrind, children included
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make bench      S1-S5 against forkchatd and a reference server; S6
