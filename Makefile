@@ -55,12 +55,19 @@ TOOL_BIN   = $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 
 all: $(B)/forkchatd
 
-$(B)/forkchatd: $(SERVER_OBJ)
-	$(CC) $(ALL_CFLAGS) $(SERVER_LDFLAGS) $(LDFLAGS) -o $@ $(SERVER_OBJ)
-
-$(B)/%.o: %.c
+define link_server
+	$(CC) $(ALL_CFLAGS) $(SERVER_LDFLAGS) $(LDFLAGS) -o $@ $^
+endef
+define compile
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+endef
+
+$(B)/forkchatd: $(SERVER_OBJ)
+	$(link_server)
+
+$(B)/%.o: %.c
+	$(compile)
 
 $(LIB): $(LIB_OBJ)
 	rm -f $@
@@ -81,21 +88,41 @@ unit: $(UNIT_BIN)
 run: $(B)/forkchatd
 	$(B)/forkchatd -c scripts/demo.conf
 
-# What tests/upgrade.bats upgrades to: another version string, and two
-# binaries that cannot take the running one over (a snapshot layout it
-# does not read, a channel protocol far ahead).  Each is a full
-# build of its own under $(B)/NAME; FORCE: its own make knows if it is
-# up to date.
+# What tests/upgrade.bats upgrades to: the server with one macro
+# changed -- another version string, and two binaries that cannot take
+# the running one over (a snapshot layout it does not read, a channel
+# protocol far ahead).  Only the sources that name the macro (grep finds
+# them, so a new use is never missed) are compiled again, into
+# $(B)/NAME/; the other objects are the server's own.  msg.h and state.h
+# only define their macro: a header that used one in code of its own
+# would need its includers compiled again too.
 VARIANTS = $(B)/next/forkchatd $(B)/next-snap/forkchatd \
 	   $(B)/next-chan/forkchatd
-$(B)/next/forkchatd: FORCE
-	$(MAKE) -s B=$(@D) VERSION='$(VERSION)+next' $@
-$(B)/next-snap/forkchatd: FORCE
-	$(MAKE) -s B=$(@D) VERSION='$(VERSION)+snap' \
-	    VARIANT_CPPFLAGS=-DSNAP_VERSION=99 $@
-$(B)/next-chan/forkchatd: FORCE
-	$(MAKE) -s B=$(@D) VERSION='$(VERSION)+chan' \
-	    VARIANT_CPPFLAGS=-DMSG_VERSION=99 $@
+uses	 = $(shell grep -l -w $(1) $(SERVER_SRC))
+# The objects of variant directory $(1) that compiles $(2) again.
+variant_obj = $(foreach s,$(SERVER_SRC),$(if $(filter $(s),$(2)),$(1)/$(s:.c=.o),$(B)/$(s:.c=.o)))
+
+$(B)/next/%.o: VERSION := $(VERSION)+next
+$(B)/next/%.o: %.c
+	$(compile)
+$(B)/next/forkchatd: $(call variant_obj,$(B)/next,$(call uses,FORKCHAT_VERSION))
+	$(link_server)
+
+$(B)/next-snap/%.o: VERSION := $(VERSION)+snap
+$(B)/next-snap/%.o: VARIANT_CPPFLAGS = -DSNAP_VERSION=99
+$(B)/next-snap/%.o: %.c
+	$(compile)
+$(B)/next-snap/forkchatd: $(call variant_obj,$(B)/next-snap,\
+    $(call uses,FORKCHAT_VERSION) $(call uses,SNAP_VERSION))
+	$(link_server)
+
+$(B)/next-chan/%.o: VERSION := $(VERSION)+chan
+$(B)/next-chan/%.o: VARIANT_CPPFLAGS = -DMSG_VERSION=99
+$(B)/next-chan/%.o: %.c
+	$(compile)
+$(B)/next-chan/forkchatd: $(call variant_obj,$(B)/next-chan,\
+    $(call uses,FORKCHAT_VERSION) $(call uses,MSG_VERSION))
+	$(link_server)
 
 check: $(B)/forkchatd $(UNIT_BIN) $(TOOL_BIN) $(VARIANTS)
 	scripts/check $(UNIT_BIN)
@@ -173,9 +200,8 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-FORCE:
-
-.PHONY: all unit run check lint check-asan check-valgrind fuzz bench FORCE \
+.PHONY: all unit run check lint check-asan check-valgrind fuzz bench \
 	bench-tools install uninstall clean
 
--include $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
+-include $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) \
+	 $(wildcard $(B)/next*/*/*.d)
