@@ -74,6 +74,31 @@ primer_refs() {
 	}' "$1"
 }
 
+# What the tree holds, each file read once (a grep per reference made
+# the check take seconds): HAS["FILE:NAME"] for the names FILE defines
+# at the start of a line ("NAME(") and for the tests a bats FILE holds
+# ("@test"), HAS["code:WORD"] for every word of the server's code.
+declare -gA HAS=()
+read_defs() {
+	local n
+	[ -n "${HAS[read:$1]:-}" ] && return
+	HAS[read:$1]=1
+	[ -f "$ROOT/$1" ] || return 0
+	while IFS= read -r n; do
+		HAS["$1:$n"]=1
+	done < <(sed -n -e 's/^\([A-Za-z_][A-Za-z0-9_]*\)(.*/\1/p' \
+	    -e 's/^@test "\(.*\)" {$/@test \1/p' "$ROOT/$1")
+}
+read_code() {
+	local w
+	[ -n "${HAS[read:code]:-}" ] && return
+	HAS[read:code]=1
+	while IFS= read -r w; do
+		HAS["code:$w"]=1
+	done < <(grep -rhow --include='*.[ch]' -E '[A-Za-z_][A-Za-z0-9_]*' \
+	    "$ROOT/master" "$ROOT/worker" "$ROOT/common" | sort -u)
+}
+
 # Check every reference of page $1 against the tree: one line per broken
 # one, then the counts ("checked: N fn, N path, ..."); 1 if any is broken.
 primer_check() {
@@ -93,20 +118,22 @@ primer_check() {
 			elif [ ! -f "$ROOT/$a" ]; then
 				echo "$b(): no such file: $a"
 				bad=1
-			elif ! grep -q "^$b(" "$ROOT/$a"; then
-				echo "$b(): not defined in $a"
-				bad=1
+			else
+				read_defs "$a"
+				[ -n "${HAS[$a:$b]:-}" ] ||
+				    { echo "$b(): not defined in $a"; bad=1; }
 			fi
 			;;
 		test)
 			ntest=$((ntest + 1))
-			grep -qF "@test \"$b\" {" "$ROOT/$a" ||
+			read_defs "$a"
+			[ -n "${HAS[$a:@test $b]:-}" ] ||
 			    { echo "no test in $a: $b"; bad=1; }
 			;;
 		const)
 			nconst=$((nconst + 1))
-			grep -rqw --include='*.[ch]' -e "$a" "$ROOT/master" \
-			    "$ROOT/worker" "$ROOT/common" ||
+			read_code
+			[ -n "${HAS[code:$a]:-}" ] ||
 			    { echo "no constant in the code: $a"; bad=1; }
 			;;
 		target)
