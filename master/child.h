@@ -45,6 +45,7 @@ struct child {
 		bool	 killed;	/* we sent SIGKILL */
 		char	 why[64];	/* why we killed it, told when reaped */
 		int64_t	 born_ms;
+		uint64_t failures;	/* spawn's failures when asked for */
 		struct child *hnext;	/* pid hash chain */
 		struct child *gnext;	/* on the reaped-this-turn list */
 	} proc;

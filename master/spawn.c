@@ -33,6 +33,7 @@
 static struct spawn_hooks hooks;
 static int64_t retry_at;		/* forking failed: try again then */
 static bool failing;			/* log a failure streak once */
+static uint64_t failures;		/* how many times it failed */
 
 /* An exit reaped before the forker told us whose pid it was. */
 struct early {
@@ -60,6 +61,7 @@ spawn_failed(int err)
 		log_warning("cannot fork a spare worker: %s; retrying every "
 		    "%d ms", strerror(err), SPAWN_RETRY_MS);
 	failing = true;
+	failures++;
 	retry_at = os_now_ms() + SPAWN_RETRY_MS;
 }
 
@@ -77,6 +79,7 @@ spawn_retry_at(void)
 static int
 spawn_worker(void)
 {
+	struct child *c;
 	int sv[2], saved;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
@@ -89,8 +92,9 @@ spawn_worker(void)
 		errno = saved;
 		return -1;
 	}
-	if (child_new(sv[0]) == NULL)
+	if ((c = child_new(sv[0])) == NULL)
 		log_panic("out of memory for a new worker");
+	c->proc.failures = failures;
 	return 0;
 }
 
@@ -206,9 +210,14 @@ spawn_started(int32_t answer)
 		child_discard(c);
 		return;
 	}
-	if (failing)
+	/*
+	 * Only a worker asked for since the last failure shows that forking
+	 * works again: one asked for before it may answer after it.
+	 */
+	if (failing && c->proc.failures == failures) {
 		log_notice("forking spare workers works again");
-	failing = false;
+		failing = false;
+	}
 	c->pid = answer;
 	child_hash(c);
 	server.stats.forked++;
