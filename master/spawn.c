@@ -94,7 +94,8 @@ spawn_worker(void)
 	}
 	if ((c = child_new(sv[0])) == NULL)
 		log_panic("out of memory for a new worker");
-	c->proc.failures = failures;
+	else				/* cppcheck misses log_panic's _Noreturn */
+		c->proc.failures = failures;
 	return 0;
 }
 
