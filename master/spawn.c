@@ -92,11 +92,11 @@ spawn_worker(void)
 		errno = saved;
 		return -1;
 	}
-	if ((c = child_new(sv[0])) == NULL)
-		log_panic("out of memory for a new worker");
-	else				/* cppcheck misses log_panic's _Noreturn */
+	if ((c = child_new(sv[0])) != NULL) {
 		c->proc.failures = failures;
-	return 0;
+		return 0;
+	}
+	log_panic("out of memory for a new worker");
 }
 
 /*
