@@ -150,8 +150,9 @@ out_send_str_text(struct out *o, enum msg_type type, const char *word,
 	};
 
 	if (memchr(word, '\0', wlen) != NULL) {
+		errno = EMSGSIZE;
 		if (o->error == 0)
-			o->error = EMSGSIZE;
+			out_sent(o, -1);	/* recorded like any failure */
 		return;
 	}
 	out_sendv(o, type, iov, 3);

@@ -43,10 +43,10 @@ struct worker {
 	int64_t	 trim_at;		/* give the heap back then; 0: no need */
 };
 
-/* This process: a worker has one client in its life. */
 /*
- * On pages of its own (4 KiB ones, as on x86-64), which every worker
- * writes: not straddling a page of the data it shares with the forker.
+ * This process: a worker has one client in its life.  On pages of its
+ * own (4 KiB ones, as on x86-64), which every worker writes: not
+ * straddling a page of the data it shares with the forker.
  */
 static _Alignas(4096) struct worker worker;
 
