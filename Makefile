@@ -98,30 +98,29 @@ run: $(B)/forkchatd
 # would need its includers compiled again too.
 VARIANTS = $(B)/next/forkchatd $(B)/next-snap/forkchatd \
 	   $(B)/next-chan/forkchatd
-uses	 = $(shell grep -l -w $(1) $(SERVER_SRC))
-# The objects of variant directory $(1) that compiles $(2) again.
-variant_obj = $(foreach s,$(SERVER_SRC),$(if $(filter $(s),$(2)),$(1)/$(s:.c=.o),$(B)/$(s:.c=.o)))
+# The server's objects for variant NAME ($(1)), where the sources that
+# name FORKCHAT_VERSION or a macro of $(2) are compiled in $(B)/NAME/.
+variant_obj = $(call variant_pick,$(B)/$(1),\
+    $(shell grep -l -w $(addprefix -e ,FORKCHAT_VERSION $(2)) $(SERVER_SRC)))
+variant_pick = $(foreach s,$(SERVER_SRC),\
+    $(if $(filter $(s),$(2)),$(1)/$(s:.c=.o),$(B)/$(s:.c=.o)))
 
 $(B)/next/%.o: VERSION := $(VERSION)+next
-$(B)/next/%.o: %.c
-	$(compile)
-$(B)/next/forkchatd: $(call variant_obj,$(B)/next,$(call uses,FORKCHAT_VERSION))
-	$(link_server)
-
 $(B)/next-snap/%.o: VERSION := $(VERSION)+snap
 $(B)/next-snap/%.o: VARIANT_CPPFLAGS = -DSNAP_VERSION=99
-$(B)/next-snap/%.o: %.c
-	$(compile)
-$(B)/next-snap/forkchatd: $(call variant_obj,$(B)/next-snap,\
-    $(call uses,FORKCHAT_VERSION) $(call uses,SNAP_VERSION))
-	$(link_server)
-
 $(B)/next-chan/%.o: VERSION := $(VERSION)+chan
 $(B)/next-chan/%.o: VARIANT_CPPFLAGS = -DMSG_VERSION=99
+$(B)/next/%.o: %.c
+	$(compile)
+$(B)/next-snap/%.o: %.c
+	$(compile)
 $(B)/next-chan/%.o: %.c
 	$(compile)
-$(B)/next-chan/forkchatd: $(call variant_obj,$(B)/next-chan,\
-    $(call uses,FORKCHAT_VERSION) $(call uses,MSG_VERSION))
+$(B)/next/forkchatd: $(call variant_obj,next)
+	$(link_server)
+$(B)/next-snap/forkchatd: $(call variant_obj,next-snap,SNAP_VERSION)
+	$(link_server)
+$(B)/next-chan/forkchatd: $(call variant_obj,next-chan,MSG_VERSION)
 	$(link_server)
 
 check: $(B)/forkchatd $(UNIT_BIN) $(TOOL_BIN) $(VARIANTS)
